@@ -1,0 +1,83 @@
+"""Grants and their refresh token families: rotation as one compare-and-set (RFC 9700 §4.14.2)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import sqlalchemy as sa
+
+from passportoffice.storage.records import Grant, RefreshToken, RefreshTokenState
+from passportoffice.storage.sql.auth import insert_grant
+from passportoffice.storage.sql.base import SqlStore, as_tuple
+from passportoffice.storage.tables import grants, refresh_tokens
+
+_successor = refresh_tokens.alias("successor")
+
+
+def _grant(mapping: Any, prefix: str = "") -> Grant:
+    values = {name: mapping[prefix + name] for name in Grant.__slots__}
+    values["audience"] = as_tuple(values["audience"])
+    values["amr"] = as_tuple(values["amr"])
+    return Grant(**values)
+
+
+class SqlGrants(SqlStore):
+    async def add_grant(self, grant: Grant, refresh_token: RefreshToken | None) -> None:
+        async with self.db.write() as c:
+            await insert_grant(c, grant, refresh_token)
+
+    async def get_grant(self, grant_id: str) -> Grant | None:
+        async with self.db.read() as c:
+            row = (await c.execute(sa.select(grants).where(grants.c.id == grant_id))).first()
+        return _grant(row._mapping) if row else None
+
+    async def get_refresh_token(self, token_hash: str) -> RefreshTokenState | None:
+        grant_columns = [grants.c[name].label("family_" + name) for name in Grant.__slots__]
+        query = (
+            sa.select(refresh_tokens, *grant_columns, _successor.c.rotated_at.label("successor_rotated_at"))
+            .join(grants, grants.c.id == refresh_tokens.c.grant_id)
+            .outerjoin(_successor, _successor.c.token_hash == refresh_tokens.c.successor_hash)
+            .where(refresh_tokens.c.token_hash == token_hash)
+        )
+        async with self.db.read() as c:
+            row = (await c.execute(query)).first()
+        if row is None:
+            return None
+        mapping = row._mapping
+        token = RefreshToken(**{name: mapping[name] for name in RefreshToken.__slots__})
+        return RefreshTokenState(
+            token=token,
+            grant=_grant(mapping, "family_"),
+            successor_rotated=mapping["successor_rotated_at"] is not None,
+        )
+
+    async def rotate_refresh_token(
+        self,
+        presented_hash: str,
+        successor: RefreshToken,
+        replay_response: bytes,
+        replay_until: int,
+        now: int,
+    ) -> bool:
+        async with self.db.write() as c:
+            claimed = await c.execute(
+                refresh_tokens.update()
+                .where(refresh_tokens.c.token_hash == presented_hash, refresh_tokens.c.rotated_at.is_(None))
+                .values(
+                    rotated_at=now,
+                    successor_hash=successor.token_hash,
+                    replay_response=replay_response,
+                    replay_until=replay_until,
+                )
+            )
+            if claimed.rowcount != 1:
+                return False
+            await c.execute(refresh_tokens.insert().values(**asdict(successor)))
+        return True
+
+    async def revoke_grant(self, grant_id: str, now: int) -> None:
+        async with self.db.write() as c:
+            await c.execute(
+                grants.update().where(grants.c.id == grant_id, grants.c.revoked_at.is_(None)).values(revoked_at=now)
+            )

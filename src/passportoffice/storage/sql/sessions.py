@@ -1,0 +1,54 @@
+"""IdP sessions: the browser's login at the provider, and the grants bound to it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import sqlalchemy as sa
+
+from passportoffice.storage.records import Session
+from passportoffice.storage.sql.base import SqlStore, as_tuple
+from passportoffice.storage.tables import grants, sessions
+
+
+def _session(row: Any) -> Session:
+    values = dict(row._mapping)
+    values["amr"] = as_tuple(values["amr"])
+    return Session(**values)
+
+
+class SqlSessions(SqlStore):
+    async def add_session(self, session: Session) -> None:
+        values = asdict(session)
+        values["amr"] = list(session.amr)
+        async with self.db.write() as c:
+            await c.execute(sessions.insert().values(**values))
+
+    async def get_session(self, id_hash: str, now: int) -> Session | None:
+        query = sa.select(sessions).where(
+            sessions.c.id_hash == id_hash, sessions.c.ended_at.is_(None), sessions.c.expires_at > now
+        )
+        async with self.db.read() as c:
+            row = (await c.execute(query)).first()
+        return _session(row) if row else None
+
+    async def get_session_by_sid(self, sid: str) -> Session | None:
+        async with self.db.read() as c:
+            row = (await c.execute(sa.select(sessions).where(sessions.c.sid == sid))).first()
+        return _session(row) if row else None
+
+    async def end_session(self, sid: str, now: int) -> bool:
+        async with self.db.write() as c:
+            ended = await c.execute(
+                sessions.update()
+                .where(sessions.c.sid == sid, sessions.c.ended_at.is_(None))
+                .values(ended_at=now)
+            )
+            # Without offline_access a refresh token family dies with the session it came from.
+            await c.execute(
+                grants.update()
+                .where(grants.c.sid == sid, grants.c.offline.is_(False), grants.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+        return bool(ended.rowcount)

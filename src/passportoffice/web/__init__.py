@@ -1,0 +1,1 @@
+"""HTTP: the provider's endpoints (Starlette). Protocol decisions live in `protocol`, `provider`, `grants`."""

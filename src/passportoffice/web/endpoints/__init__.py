@@ -1,0 +1,1 @@
+"""One module per endpoint; each opens with the spec sections it implements."""

@@ -1,0 +1,59 @@
+"""RP-initiated logout: OpenID Connect RP-Initiated Logout 1.0 §2-§3.
+
+The session named by `id_token_hint` ends even when the request carries no cookie (K32), and its
+non-offline refresh tokens are revoked with it. A redirect happens only for an identified client
+to a post_logout_redirect_uri it registered, matched exactly; otherwise a local page (K34).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from passportoffice.errors import InvalidRequest
+from passportoffice.provider.context import Provider
+from passportoffice.provider.identity import current_session
+from passportoffice.provider.own_tokens import validate_id_token_hint
+from passportoffice.web import pages
+from passportoffice.web.cookies import clear_session_cookie, session_cookie
+from passportoffice.web.errors import NO_STORE
+from passportoffice.web.requests import mark_front_channel, read_parameters
+
+
+async def end_session(request: Request) -> Response:
+    mark_front_channel(request)
+    provider: Provider = request.app.state.provider
+    parameters = await read_parameters(request, provider.settings.max_body_bytes)
+    client_id = parameters.get("client_id")
+    hint = parameters.get("id_token_hint")
+    sids: set[str] = set()
+    if hint:
+        claims = validate_id_token_hint(provider, hint)
+        audience = claims.get("aud")
+        hinted_client = audience if isinstance(audience, str) else None
+        if client_id is not None and client_id != hinted_client:
+            raise InvalidRequest("client_id does not match id_token_hint")
+        client_id = hinted_client
+        if isinstance(claims.get("sid"), str):
+            sids.add(claims["sid"])
+    session = await current_session(provider, session_cookie(request, provider))
+    if session is not None:
+        sids.add(session.sid)
+    for sid in sids:
+        await provider.storage.end_session(sid, provider.now())
+    response = await _after_logout(provider, client_id, parameters)
+    clear_session_cookie(response, provider)
+    return response
+
+
+async def _after_logout(provider: Provider, client_id: str | None, parameters: dict[str, str]) -> Response:
+    target = parameters.get("post_logout_redirect_uri")
+    client = await provider.storage.get_client(client_id) if client_id and len(client_id) <= 255 else None
+    if target and client is not None and target in client.post_logout_redirect_uris:
+        query = {"state": parameters["state"]} if "state" in parameters else {}
+        separator = "&" if "?" in target else "?"
+        location = target + (separator + urlencode(query) if query else "")
+        return Response(status_code=303, headers={"Location": location, **NO_STORE})
+    return pages.render("logged_out.html")

@@ -1,0 +1,55 @@
+"""Token revocation: RFC 7009 §2. Refresh tokens revoke their whole grant; access tokens their jti.
+
+An invalid or unknown token is answered with 200 (§2.2): revocation must not become a token oracle.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from passportoffice.errors import InvalidRequest, InvalidToken, OAuthError, UnauthorizedClient
+from passportoffice.provider.client_auth import authenticate_client
+from passportoffice.provider.context import Provider
+from passportoffice.provider.own_tokens import MAX_TOKEN_LENGTH, validate_access_token
+from passportoffice.web.cors import with_cors
+from passportoffice.web.errors import NO_STORE, json_error
+from passportoffice.web.requests import read_parameters
+
+
+async def revoke(request: Request) -> Response:
+    provider: Provider = request.app.state.provider
+    origins: tuple[str, ...] = ()
+    try:
+        parameters = await read_parameters(request, provider.settings.max_body_bytes)
+        client = await authenticate_client(
+            provider, request.headers.get("authorization"), parameters, provider.settings.issuer + "/revoke"
+        )
+        origins = client.origins
+        token = parameters.get("token")
+        if not token:
+            raise InvalidRequest("token is required")
+        if len(token) <= MAX_TOKEN_LENGTH:
+            await _revoke(provider, client.client_id, token, parameters.get("token_type_hint"))
+        response = Response(status_code=200, headers=NO_STORE)
+    except OAuthError as exc:
+        response = json_error(exc)
+    return with_cors(request, response, origins)
+
+
+async def _revoke(provider: Provider, client_id: str, token: str, hint: str | None) -> None:
+    now = provider.now()
+    if hint != "access_token":
+        state = await provider.storage.get_refresh_token(provider.hash(token))
+        if state is not None:
+            if state.grant.client_id != client_id:
+                raise UnauthorizedClient("the token was issued to another client")
+            await provider.storage.revoke_grant(state.grant.id, now)
+            return
+    try:
+        claims = await validate_access_token(provider, token)
+    except InvalidToken:
+        return
+    if claims.get("client_id") != client_id:
+        raise UnauthorizedClient("the token was issued to another client")
+    await provider.storage.revoke_access_token(str(claims["jti"]), int(claims["exp"]))
