@@ -1,0 +1,163 @@
+"""`make bench`: floors in-process, then real `passportoffice serve` processes under wrk, as ratios.
+
+    python -m benchmarks.run            # 10 s per endpoint, writes benchmarks/results/<UTC date>.json
+    python -m benchmarks.run --quick    # 3 s per endpoint: the self-check, well under 90 s
+
+Exits non-zero when wrk is missing, a server fails, or any response has a status its scenario does not
+expect: a fast error is not throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import math
+import os
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.floors import SERVER_CPU, Floors
+from benchmarks.guard import run_guard_benchmarks
+from benchmarks.guard import summary as guard_summary
+from benchmarks.machine import describe, find_tool
+from benchmarks.measure import WRK_CPUS, check_rotations, run_group
+from benchmarks.report import RESULTS, ScenarioResult, markdown, write_json
+from benchmarks.scenarios import SCENARIO_KEYS, build
+from benchmarks.seed import SeedFailed, rotated_count, seed
+from benchmarks.wrk import Load
+from passportoffice.bootstrap import ConfigError, load_settings
+
+# Single-use bodies seeded per scenario: the floor bounds the rate, the margin covers a noisy floor.
+SEED_MARGIN = 1.5
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    wrk = find_tool("wrk")
+    if wrk is None:
+        print("wrk not found: apt-get install wrk", file=sys.stderr)
+        return 2
+    taskset = find_tool("taskset")
+    started = time.monotonic()
+    duration = args.duration or (3.0 if args.quick else 10.0)
+    load = Load(duration=duration, connections=args.connections, threads=args.threads)
+    ignored = sorted(name for name in os.environ if name.startswith("PASSPORTOFFICE_"))
+    for name in ignored:  # the figures are for the defaults; --database is the one thing to choose
+        del os.environ[name]
+    with tempfile.TemporaryDirectory(prefix="passportoffice-bench-") as tmp:
+        workdir = Path(args.keep) if args.keep else Path(tmp)
+        if (workdir / "data").exists():
+            print(f"{workdir} holds an earlier run: --keep needs a new directory", file=sys.stderr)
+            return 2
+        workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            document, failed = _bench(args, wrk, taskset, load, workdir, ignored)
+        except (ConfigError, SeedFailed) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    document["elapsed_seconds"] = round(time.monotonic() - started, 1)
+    document["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
+    if not args.no_save:
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
+        path = args.output or RESULTS / f"{stamp}{'-quick' if args.quick else ''}.json"
+        write_json(path, document)
+        _say(f"wrote {path}")
+    _say(f"done in {document['elapsed_seconds']:.0f} s")
+    if args.quick and document["elapsed_seconds"] > 90:
+        _say("warning: --quick took longer than 90 s")
+    if failed:
+        _say("FAILED: " + "; ".join(failed))
+        return 1
+    return 0
+
+
+def _bench(
+    args: argparse.Namespace, wrk: str, taskset: str | None, load: Load, workdir: Path, ignored: list[str]
+) -> tuple[dict[str, Any], list[str]]:
+    started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    secret_key = secrets.token_urlsafe(32)
+    settings = load_settings(data_dir=workdir / "data", secret_key=secret_key, database_url=args.database)
+    notes = [f"ignored from the environment: {', '.join(ignored)}"] if ignored else []
+    if args.database:
+        notes.append("on PostgreSQL the 'others' CPU includes the database server's own processes")
+    if taskset is None:
+        notes.append("taskset not found: server and wrk ran unpinned, so 'per core' figures are not per core")
+    for note in notes:
+        _say("note: " + note)
+    machine = describe(wrk)
+    load_average = machine["load_average_at_start"]
+    _say(f"{machine['cpu_model']}, {machine['nproc']} CPUs, Python {machine['python']}, load {load_average}")
+    _say("measuring floors in-process...")
+    floors = Floors(settings, 0.5 if args.quick else 1.0)
+    floors.measure_all()
+    _say("  " + ", ".join(f"{name} {value:,.0f}/s" for name, value in floors.as_dict().items()))
+    refresh_count = math.ceil(floors.get("es256_plus_rs256_sign") * load.duration * SEED_MARGIN) + 500
+    login_count = math.ceil(floors.get("argon2id_verify_2_threads") * load.duration * SEED_MARGIN) + 100
+    _say(f"seeding {refresh_count} refresh tokens and {login_count} pending logins...")
+    seeded = asyncio.run(seed(settings, workdir, refresh_tokens=refresh_count, logins=login_count))
+    scenarios = [s for s in build(seeded) if not args.only or s.key in args.only]
+    base_env = dict(os.environ) | {
+        "PASSPORTOFFICE_DATA_DIR": str(settings.data_dir),
+        "PASSPORTOFFICE_SECRET_KEY": secret_key,
+    }
+    if args.database:
+        base_env["PASSPORTOFFICE_DATABASE_URL"] = args.database
+    results: list[ScenarioResult] = []
+    setups = {s.server.name: s.server for s in scenarios}
+    for setup in setups.values():
+        group = [s for s in scenarios if s.server.name == setup.name]
+        results += run_group(setup, group, base_env | setup.env, workdir, wrk, taskset, load, floors)
+    for result in results:
+        result.floor_per_second = floors.get(result.floor_name)  # the best sample of the whole run
+        if result.key == "refresh_token_rotation" and result.wrk is not None and not result.failures:
+            check_rotations(result, asyncio.run(rotated_count(settings, seeded.app_client_id)))
+    guard = None
+    if not args.only:  # in-process, no server: token validation per core (passportoffice.guard)
+        _say("measuring token validation in-process (guard, PyJWT, floor)...")
+        guard = run_guard_benchmarks(1.0 if args.quick else 3.0)
+        _say(guard_summary(guard))
+    _say("")
+    print(markdown(floors, results))
+    failed = [f"{result.key}: {failure}" for result in results for failure in result.failures]
+    document = {
+        "schema": 1,
+        "started_at": started_at,
+        "quick": args.quick,
+        "machine": machine,
+        "load": {"duration_s": load.duration, "connections": load.connections, "threads": load.threads},
+        "database": "postgresql" if args.database else "sqlite",
+        "pinning": {"server_cpu": SERVER_CPU, "wrk_cpus": WRK_CPUS} if taskset else None,
+        "seeded": {"refresh_tokens": refresh_count, "pending_logins": login_count},
+        "notes": notes,
+        "floors": {name: round(value, 1) for name, value in floors.as_dict().items()},
+        "scenarios": [result.as_dict() for result in results],
+        "guard": guard,
+    }
+    return document, failed
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="3 s per endpoint (the self-check)")
+    parser.add_argument("--duration", type=float, help="seconds per endpoint (default 10, --quick 3)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (logins use at most 16)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--database", help="postgresql+asyncpg://... (default: SQLite in a temporary directory)")
+    parser.add_argument("--only", action="append", choices=SCENARIO_KEYS, help="run only this scenario (repeatable)")
+    parser.add_argument("--keep", metavar="DIR", help="keep the database, request files and server logs in DIR")
+    parser.add_argument("--output", type=Path, help="where to write the JSON (default benchmarks/results/)")
+    parser.add_argument("--no-save", action="store_true", help="print the table only")
+    return parser.parse_args(argv)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
