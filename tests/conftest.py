@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -11,9 +12,11 @@ from passportoffice.provider.context import Provider
 from passportoffice.settings import Settings
 from passportoffice.storage.database import Database
 from passportoffice.storage.sql import SqlStorage
-from passportoffice.storage.tables import metadata
 from passportoffice.web.app import create_app
+from tests.support.databases import database_url, postgres_server, postgres_url, prepare_database
 from tests.support.flows import FakeClock, Flows
+
+__all__ = ["database_url", "postgres_server", "postgres_url"]  # fixtures shared with every test folder
 
 ISSUER = "https://idp.example"
 
@@ -23,7 +26,21 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def test_settings(tmp_path, **overrides: object) -> Settings:
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Code under test may configure logging (`serve` does); no test leaks that into the next."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    alembic = logging.getLogger("alembic")
+    access_disabled, alembic_level = logging.getLogger("uvicorn.access").disabled, alembic.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging.getLogger("uvicorn.access").disabled = access_disabled
+    alembic.setLevel(alembic_level)
+
+
+def settings_for(tmp_path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "issuer": ISSUER,
         "data_dir": tmp_path,
@@ -37,8 +54,7 @@ def test_settings(tmp_path, **overrides: object) -> Settings:
 
 async def make_provider(settings: Settings, clock: FakeClock) -> Provider:
     db = Database(settings.resolved_database_url)
-    async with db.engine.begin() as connection:
-        await connection.run_sync(metadata.create_all)
+    await prepare_database(db, settings.resolved_database_url)
     provider = Provider(settings=settings, storage=SqlStorage(db), secret=b"0" * 64, clock=clock)
     await provider.keyring.ensure_keys(provider.now())
     return provider
@@ -50,8 +66,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    return test_settings(tmp_path)
+def settings(tmp_path, database_url: str) -> Settings:
+    """Settings for a provider on each backend (the web suite runs on SQLite and on PostgreSQL)."""
+    return settings_for(tmp_path, database_url=database_url)
 
 
 @pytest.fixture

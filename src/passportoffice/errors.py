@@ -24,7 +24,9 @@ __all__ = [
     "InvalidToken",
     "LoginRequired",
     "OAuthError",
+    "RequestNotSupported",
     "RequestTooLarge",
+    "RequestUriNotSupported",
     "ServerError",
     "TemporarilyUnavailable",
     "UnauthorizedClient",
@@ -103,6 +105,18 @@ class ConsentRequired(OAuthError):
 
 class InteractionRequired(OAuthError):
     error = "interaction_required"
+
+
+class RequestNotSupported(OAuthError):
+    """OIDC Core §6.1: an OP that does not support request objects MUST answer with this code."""
+
+    error = "request_not_supported"
+
+
+class RequestUriNotSupported(OAuthError):
+    """OIDC Core §6.2: likewise for `request_uri`."""
+
+    error = "request_uri_not_supported"
 
 
 class UnsupportedTokenType(OAuthError):

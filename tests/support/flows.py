@@ -10,10 +10,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import jwt
 
 from passportoffice.protocol.secrets import new_token
 from passportoffice.provider.context import Provider
 from passportoffice.provider.identity import username_key
+from passportoffice.settings import Settings
 from passportoffice.storage.records import Client, User
 
 PASSWORD = "correct horse battery staple"
@@ -149,3 +151,119 @@ def hidden_fields(html: str) -> dict[str, str]:
 
 def query_of(location: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+# --- Back-channel helpers (token, introspection, revocation, userinfo, JWKS) ---------------------
+
+
+def basic_auth(client_id: str, secret: str) -> dict[str, str]:
+    """An `Authorization: Basic` header with both parts form-urlencoded first (RFC 6749 §2.3.1)."""
+    from urllib.parse import quote_plus
+
+    pair = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": "Bearer " + token}
+
+
+def challenge(header: str) -> tuple[str, dict[str, str]]:
+    """Split a `WWW-Authenticate` value into its scheme and auth-params (RFC 7235 §2.1)."""
+    import re
+
+    scheme, _, rest = header.partition(" ")
+    return scheme, dict(re.findall(r'([A-Za-z_]+)="([^"]*)"', rest))
+
+
+def settings_with(settings: Settings, **overrides: Any) -> Settings:
+    """The same settings with a few values changed, validated again."""
+    return Settings(**(settings.model_dump() | overrides))
+
+
+def jwk_set(document: dict[str, Any]) -> jwt.PyJWKSet:
+    return jwt.PyJWKSet.from_dict(document)
+
+
+async def verify_with_jwks(http: httpx.AsyncClient, token: str, audience: str | None = None) -> dict[str, Any]:
+    """Verify a token the way a relying party would: key by kid from the published JWKS."""
+    keys = jwk_set((await http.get("/jwks")).json())
+    key = keys[jwt.get_unverified_header(token)["kid"]]
+    options = {"verify_aud": audience is not None}
+    claims: dict[str, Any] = jwt.decode(
+        token, key.key, algorithms=[key.algorithm_name], audience=audience, options=options, leeway=10**10
+    )
+    return claims
+
+
+def sign_assertion(private_key: Any, kid: str, claims: dict[str, Any], alg: str = "RS256") -> str:
+    """A private_key_jwt client assertion (RFC 7523 §3) signed with the client's own key."""
+    return jwt.encode(claims, private_key, algorithm=alg, headers={"kid": kid})
+
+
+class BackChannel:
+    """Calls a confidential client or resource server makes: introspection and revocation."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def introspect(self, token: str, client_id: str = "rs", secret: str = "rs-secret") -> httpx.Response:
+        return await self.http.post("/introspect", data={"token": token}, headers=basic_auth(client_id, secret))
+
+    async def revoke(self, token: str, client_id: str = "spa", **data: str) -> httpx.Response:
+        return await self.http.post("/revoke", data={"token": token, "client_id": client_id, **data})
+
+
+# --- Front-channel helpers (authorization endpoint, login, consent, logout pages) -----------------
+
+
+def authorization_params(
+    client_id: str = "spa", scope: str = "openid profile email", **extra: str | None
+) -> dict[str, str]:
+    """A valid authorization request for `client_id`; a parameter passed as None is left out."""
+    _, code_challenge = pkce_pair()
+    params: dict[str, str | None] = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": SPA_REDIRECT,
+        "scope": scope,
+        "state": new_token(16),
+        "nonce": new_token(16),
+        "code_challenge": code_challenge,
+        "code_challenge_method": "S256",
+        **extra,
+    }
+    return {name: value for name, value in params.items() if value is not None}
+
+
+def error_code(response: httpx.Response) -> str:
+    """The text of an error page's `id="error-code"` element (fails the test if there is none)."""
+    import html
+    import re
+
+    match = re.search(r'id="error-code">([^<]*)<', response.text)
+    assert match is not None, response.text
+    return html.unescape(match.group(1))
+
+
+def form_fields(page: str) -> dict[str, str]:
+    """Every hidden input of a page (login, consent, form_post), with its value unescaped."""
+    import html
+    import re
+
+    found = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page)
+    return {html.unescape(name): html.unescape(value) for name, value in found}
+
+
+def set_cookies(response: httpx.Response) -> dict[str, dict[str, str]]:
+    """Every Set-Cookie header: name -> {"value": ..., attribute (lower-cased): value or ""}."""
+    cookies: dict[str, dict[str, str]] = {}
+    for header in response.headers.get_list("set-cookie"):
+        first, *attributes = (part.strip() for part in header.split(";"))
+        name, _, value = first.partition("=")
+        parsed = {"value": value}
+        for attribute in attributes:
+            key, _, attribute_value = attribute.partition("=")
+            parsed[key.lower()] = attribute_value
+        cookies[name] = parsed
+    return cookies

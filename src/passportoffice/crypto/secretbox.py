@@ -39,7 +39,7 @@ def load_or_create_secret(path: Path) -> bytes:
     if path.exists():
         secret = path.read_bytes().strip()
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         secret = os.urandom(32).hex().encode()
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "wb") as file:

@@ -41,7 +41,7 @@ async def handle(provider: Provider, client: Client, parameters: Mapping[str, st
     audience = narrow_audience(parameters.get("resource"), record.audience)
     user = await provider.storage.get_user(record.user_id)
     session = await provider.storage.get_session_by_sid(record.sid)
-    if user is None or user.disabled or session is None or session.ended_at is not None:
+    if user is None or user.disabled or session is None or session.ended_at is not None or session.expires_at <= now:
         raise InvalidGrant("the authorization is no longer valid")
     scopes = tuple(record.scope.split())
     grant = Grant(

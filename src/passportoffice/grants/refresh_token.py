@@ -45,6 +45,9 @@ async def handle(provider: Provider, client: Client, parameters: Mapping[str, st
     user = await provider.storage.get_user(grant.user_id)
     if user is None or user.disabled:
         raise InvalidGrant("the refresh token is no longer valid")
+    if not grant.offline and not await _session_alive(provider, grant.sid, now):
+        # Without offline_access a family lives no longer than the sign-in it came from.
+        raise InvalidGrant("the session this refresh token belongs to has ended")
     scopes = narrow_scope(parse_scope(parameters.get("scope")), tuple(grant.scope.split()))
     audience = narrow_audience(parameters.get("resource"), grant.audience)
     successor_raw = new_token()
@@ -81,7 +84,8 @@ async def _reused(provider: Provider, presented: str, state: RefreshTokenState, 
         and not state.successor_rotated
         and token.replay_response is not None
         and token.replay_until is not None
-        and now <= token.replay_until
+        # Strictly before: a window of 0 must mean no replay at all, even within the same second (K13).
+        and now < token.replay_until
     )
     if grace and token.replay_response is not None:
         try:
@@ -95,6 +99,11 @@ async def _reused(provider: Provider, presented: str, state: RefreshTokenState, 
     # A replayed rotated token: someone else holds the family. Revoke exactly this family (K12).
     await provider.storage.revoke_grant(state.grant.id, now)
     raise InvalidGrant("the refresh token was already used")
+
+
+async def _session_alive(provider: Provider, sid: str, now: int) -> bool:
+    session = await provider.storage.get_session_by_sid(sid)
+    return session is not None and session.ended_at is None and session.expires_at > now
 
 
 def _replay_key(presented: str) -> bytes:

@@ -17,12 +17,13 @@ MAX_VALUE_LENGTH = 8192
 _ECHOABLE_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 
 
-def parse_parameters(raw: str | bytes) -> dict[str, str]:
+def parse_parameters(raw: str | bytes, max_value_length: int = MAX_VALUE_LENGTH) -> dict[str, str]:
     """Parse an application/x-www-form-urlencoded query string or body into a dict.
 
     Raises InvalidRequest for bytes or percent-escapes that are not UTF-8, more than MAX_PARAMETERS
     parameters, or any name sent twice; RequestTooLarge for a name or value longer than
-    MAX_VALUE_LENGTH. Parameters with an empty value or an empty name are left out.
+    `max_value_length` (MAX_VALUE_LENGTH unless the caller bounds the input otherwise).
+    Parameters with an empty value or an empty name are left out.
     """
     if isinstance(raw, bytes):
         try:
@@ -40,8 +41,8 @@ def parse_parameters(raw: str | bytes) -> dict[str, str]:
     params: dict[str, str] = {}
     seen: set[str] = set()
     for name, value in pairs:
-        if len(name) > MAX_VALUE_LENGTH or len(value) > MAX_VALUE_LENGTH:
-            raise RequestTooLarge(f"a request parameter is longer than {MAX_VALUE_LENGTH} characters")
+        if len(name) > max_value_length or len(value) > max_value_length:
+            raise RequestTooLarge(f"a request parameter is longer than {max_value_length} characters")
         if not name:
             continue  # RFC 6749 §3.1: unrecognised parameters are ignored, and "" names nothing
         if name in seen:

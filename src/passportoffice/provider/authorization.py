@@ -13,6 +13,8 @@ from passportoffice.errors import (
     ConsentRequired,
     InvalidRequest,
     LoginRequired,
+    RequestNotSupported,
+    RequestUriNotSupported,
     UnauthorizedClient,
     UnsupportedResponseType,
 )
@@ -87,8 +89,12 @@ def validate_request(
     """Step two: everything else. Errors from here on are redirected to `target`."""
     if parameters.get("response_mode", "query") not in RESPONSE_MODES:
         raise InvalidRequest("unsupported response_mode")
-    if "request" in parameters or "request_uri" in parameters:
-        raise InvalidRequest("request objects are not supported")
+    # OIDC Core §6.1-§6.2: an OP without request object support MUST refuse them with these codes,
+    # rather than ignore parameters the client expects to be honoured.
+    if "request" in parameters:
+        raise RequestNotSupported("request objects are not supported")
+    if "request_uri" in parameters:
+        raise RequestUriNotSupported("request_uri is not supported")
     response_type = parameters.get("response_type")
     if response_type is None:
         raise InvalidRequest("response_type is required")
@@ -129,7 +135,9 @@ def needs_login(provider: Provider, request: AuthorizationRequest, session: Sess
         return False
     if session is None or request.prompt & {"login", "select_account"}:
         return _interaction(request, LoginRequired("the user is not signed in"))
-    if request.max_age is not None and provider.now() - session.auth_time > request.max_age:
+    # max_age=0 is a demand for a fresh sign-in, like prompt=login (OpenID Connect issue #993): with
+    # whole seconds, "elapsed > 0" would wave through a session started earlier in the same second.
+    if request.max_age is not None and (request.max_age == 0 or provider.now() - session.auth_time > request.max_age):
         return _interaction(request, LoginRequired("the sign-in is older than max_age"))
     return False
 
@@ -174,13 +182,26 @@ async def issue_code(provider: Provider, request: AuthorizationRequest, session:
     return code
 
 
-async def park_request(provider: Provider, request: AuthorizationRequest) -> str:
-    """Keep the request while the user signs in or consents; the browser carries only its id."""
+async def park_request(provider: Provider, request: AuthorizationRequest, *, signed_in: bool = False) -> str:
+    """Keep the request while the user signs in or consents; the browser carries only its id.
+
+    `signed_in`: the sign-in demands (prompt=login, max_age) were met before parking, so they are not
+    kept; otherwise returning from the consent page would ask for a sign-in again, and with
+    `prompt=login consent` loop between the two pages for ever.
+    """
+    parameters = dict(request.parameters)
+    if signed_in:
+        parameters.pop("max_age", None)
+        prompt = " ".join(sorted(request.prompt - {"login", "select_account"}))
+        if prompt:
+            parameters["prompt"] = prompt
+        else:
+            parameters.pop("prompt", None)
     request_id = new_token()
     await provider.storage.put_request(
         request_id,
         request.client.client_id,
-        request.parameters,
+        parameters,
         provider.now() + provider.settings.authorization_request_ttl,
     )
     return request_id

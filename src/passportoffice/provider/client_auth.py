@@ -28,10 +28,8 @@ _ASSERTION_ALGORITHMS = {"RSA": ("RS256", "PS256"), "EC": ("ES256",)}
 _MAX_ASSERTION_LIFETIME = 600
 _LEEWAY = 60
 _MAX_CREDENTIAL_LENGTH = 512
-
-
-class BasicAuthFailed(InvalidClient):
-    """invalid_client after an Authorization header attempt: answered with `WWW-Authenticate: Basic`."""
+# Checked before the assertion is decoded at all (K40); a real one is well under 2 kB.
+_MAX_ASSERTION_LENGTH = 8192
 
 
 async def authenticate_client(
@@ -63,7 +61,7 @@ async def authenticate_client(
         stored = client.secret_hash if client and client.secret_hash else ""
         # Hash even for unknown clients, so both paths cost the same.
         if not constant_time_equals(provider.hash(secret), stored) or client is None:
-            raise (BasicAuthFailed if basic else InvalidClient)("client authentication failed")
+            raise InvalidClient("client authentication failed")
         if client.token_endpoint_auth_method not in _SECRET_METHODS:
             raise InvalidClient("this client must use " + client.token_endpoint_auth_method)
         return client
@@ -84,14 +82,14 @@ def _parse_basic(authorization: str) -> tuple[str, str] | None:
     if scheme.lower() != "basic":
         return None
     if len(value) > 2 * _MAX_CREDENTIAL_LENGTH:
-        raise BasicAuthFailed("malformed Basic credentials")
+        raise InvalidClient("malformed Basic credentials")
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError) as exc:
-        raise BasicAuthFailed("malformed Basic credentials") from exc
+        raise InvalidClient("malformed Basic credentials") from exc
     client_id, colon, secret = decoded.partition(":")
     if not colon or not client_id:
-        raise BasicAuthFailed("malformed Basic credentials")
+        raise InvalidClient("malformed Basic credentials")
     # RFC 6749 §2.3.1: both parts are form-urlencoded before being joined.
     return unquote(client_id.replace("+", " ")), unquote(secret.replace("+", " "))
 
@@ -99,6 +97,8 @@ def _parse_basic(authorization: str) -> tuple[str, str] | None:
 async def _client_id_from_assertion(parameters: Mapping[str, str]) -> str:
     if parameters.get("client_assertion_type") != JWT_BEARER_ASSERTION or "client_assertion" not in parameters:
         raise InvalidClient("client_assertion_type must be " + JWT_BEARER_ASSERTION)
+    if len(parameters["client_assertion"]) > _MAX_ASSERTION_LENGTH:
+        raise InvalidClient("client assertion is too large")
     try:
         unverified = jwt.decode(parameters["client_assertion"], options={"verify_signature": False})
     except jwt.PyJWTError as exc:

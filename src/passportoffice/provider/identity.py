@@ -35,6 +35,10 @@ async def authenticate(provider: Provider, username: str, password: str, address
     reserved: list[str] = []
     for counter, limit in counters:
         if not await provider.storage.reserve_login_attempt(counter, limit, settings.login_throttle_window, now):
+            # Never evaluated, so not a failure: give back what was reserved on the other counters, or a
+            # throttled address could still push every account it names into lock-out.
+            for taken in reserved:
+                await provider.storage.release_login_attempt(taken)
             raise LoginThrottled
         reserved.append(counter)
     user = await provider.storage.find_user(key) if key else None

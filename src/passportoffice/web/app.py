@@ -25,7 +25,12 @@ from passportoffice.web.endpoints.login import login
 from passportoffice.web.endpoints.revocation import revoke
 from passportoffice.web.endpoints.token import token
 from passportoffice.web.endpoints.userinfo import userinfo
-from passportoffice.web.errors import oauth_error_handler, unexpected_error_handler
+from passportoffice.web.errors import (
+    UNAVAILABLE_ERRORS,
+    oauth_error_handler,
+    unavailable_error_handler,
+    unexpected_error_handler,
+)
 from passportoffice.web.middleware import BaselineHeaders
 
 log = logging.getLogger("passportoffice")
@@ -63,7 +68,11 @@ def create_app(provider: Provider, *, run_cleanup: bool = True) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[Middleware(BaselineHeaders)],
-        exception_handlers={OAuthError: oauth_error_handler, Exception: unexpected_error_handler},
+        exception_handlers={
+            OAuthError: oauth_error_handler,
+            **dict.fromkeys(UNAVAILABLE_ERRORS, unavailable_error_handler),
+            Exception: unexpected_error_handler,
+        },
         lifespan=lifespan,
     )
     app.state.provider = provider

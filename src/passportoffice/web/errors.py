@@ -17,29 +17,31 @@ from starlette.responses import JSONResponse, Response
 
 from passportoffice.errors import (
     InsufficientScope,
+    InvalidClient,
     InvalidToken,
     OAuthError,
     ServerError,
     TemporarilyUnavailable,
 )
 from passportoffice.provider.authorization import ResponseTarget
-from passportoffice.provider.client_auth import BasicAuthFailed
 from passportoffice.web import pages
 
 log = logging.getLogger("passportoffice.errors")
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-_UNAVAILABLE = (OperationalError, DBAPIError, ConnectionError, TimeoutError, OSError)
 
 
-def json_error(exc: OAuthError) -> Response:
+def json_error(exc: OAuthError, *, bearer: bool = False) -> Response:
+    """The JSON error body; `bearer` for protected resources, where every error goes in the challenge."""
     body = {"error": exc.error}
     if exc.description:
         body["error_description"] = exc.description
     headers = dict(NO_STORE)
-    if isinstance(exc, BasicAuthFailed):
+    # RFC 9110 §15.5.2: every 401 names a scheme; RFC 6749 §5.2: Basic when the client tried it (and we offer it).
+    if isinstance(exc, InvalidClient):
         headers["WWW-Authenticate"] = 'Basic realm="passportoffice"'
-    if isinstance(exc, InvalidToken | InsufficientScope):
+    # RFC 6750 §3: a protected resource names its error (invalid_request too) in WWW-Authenticate.
+    if bearer or isinstance(exc, InvalidToken | InsufficientScope):
         headers["WWW-Authenticate"] = bearer_challenge(exc)
     return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
@@ -86,13 +88,23 @@ async def oauth_error_handler(request: Request, exc: Exception) -> Response:
     return json_error(exc)
 
 
+async def unavailable_error_handler(request: Request, exc: Exception) -> Response:
+    """The database (or another backing service) cannot be reached: 503, one warning line, no traceback."""
+    log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return _error_response(request, TemporarilyUnavailable("the service is temporarily unavailable"))
+
+
 async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, _UNAVAILABLE):
-        log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-        error: OAuthError = TemporarilyUnavailable("the service is temporarily unavailable")
-    else:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        error = ServerError("an unexpected error occurred")
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return _error_response(request, ServerError("an unexpected error occurred"))
+
+
+# Registered per class (not under `Exception`) so Starlette answers them without re-raising to the
+# server, which would log a stack trace for every request while the database is down.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (OperationalError, DBAPIError, ConnectionError, TimeoutError, OSError)
+
+
+def _error_response(request: Request, error: OAuthError) -> Response:
     if getattr(request.state, "front_channel", False):
         return pages.error_page(error)
     return json_error(error)

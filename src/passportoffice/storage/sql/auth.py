@@ -106,23 +106,18 @@ class SqlAuthorizationState(SqlStore):
         return frozenset(scopes or ())
 
     async def add_consent(self, user_id: str, client_id: str, scopes: Sequence[str]) -> None:
+        this = (consents.c.user_id == user_id, consents.c.client_id == client_id)
         async with self.db.write() as c:
-            current = (
-                await c.execute(
-                    sa.select(consents.c.scopes).where(
-                        consents.c.user_id == user_id, consents.c.client_id == client_id
-                    )
-                )
-            ).scalar()
+            # Make sure the row exists, then lock it: on PostgreSQL parallel consents for one pair would
+            # otherwise both insert (one fails on the key) or both read-modify-write (one is lost).
+            await c.execute(
+                self.db.insert(consents)
+                .values(user_id=user_id, client_id=client_id, scopes=[])
+                .on_conflict_do_nothing()
+            )
+            current = (await c.execute(sa.select(consents.c.scopes).where(*this).with_for_update())).scalar()
             merged = sorted(set(current or ()) | set(scopes))
-            if current is None:
-                await c.execute(consents.insert().values(user_id=user_id, client_id=client_id, scopes=merged))
-            else:
-                await c.execute(
-                    consents.update()
-                    .where(consents.c.user_id == user_id, consents.c.client_id == client_id)
-                    .values(scopes=merged)
-                )
+            await c.execute(consents.update().where(*this).values(scopes=merged))
 
 
 async def insert_grant(c: AsyncConnection, grant: Grant, refresh_token: RefreshToken | None) -> None:

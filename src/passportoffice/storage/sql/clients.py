@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from passportoffice.storage.interface import DuplicateError
 from passportoffice.storage.records import Client
 from passportoffice.storage.sql.base import SqlStore
-from passportoffice.storage.tables import clients
+from passportoffice.storage.tables import clients, consents, grants
 
 _LIST_FIELDS = {"redirect_uris", "post_logout_redirect_uris", "grant_types", "scopes", "origins"}
 
@@ -44,9 +44,16 @@ class SqlClients(SqlStore):
             rows = (await c.execute(_select().order_by(clients.c.client_id))).all()
         return [_client(r) for r in rows]
 
-    async def remove_client(self, client_id: str) -> bool:
+    async def remove_client(self, client_id: str, now: int) -> bool:
         async with self.db.write() as c:
             result = await c.execute(clients.delete().where(clients.c.client_id == client_id))
+            # A client registered again under the same id must not inherit the old one's tokens or consent.
+            await c.execute(
+                grants.update()
+                .where(grants.c.client_id == client_id, grants.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            await c.execute(consents.delete().where(consents.c.client_id == client_id))
         return bool(result.rowcount)
 
 

@@ -47,7 +47,7 @@ async def continue_authorization(
         request_id = await flow.park_request(provider, auth_request)
         return _see_other("/login?" + urlencode({"request_id": request_id}))
     if await flow.needs_consent(provider, auth_request, session, consent_given):
-        request_id = await flow.park_request(provider, auth_request)
+        request_id = await flow.park_request(provider, auth_request, signed_in=True)
         return _see_other("/consent?" + urlencode({"request_id": request_id}))
     code = await flow.issue_code(provider, auth_request, session)
     return authorization_response(auth_request.target, {"code": code})

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from passportoffice.errors import InvalidRequest
+from passportoffice.errors import InvalidRequest, InvalidToken
 from passportoffice.provider.context import Provider
 from passportoffice.provider.identity import current_session
 from passportoffice.provider.own_tokens import validate_id_token_hint
@@ -30,7 +30,12 @@ async def end_session(request: Request) -> Response:
     hint = parameters.get("id_token_hint")
     sids: set[str] = set()
     if hint:
-        claims = validate_id_token_hint(provider, hint)
+        try:
+            claims = validate_id_token_hint(provider, hint)
+        except InvalidToken:
+            # The hint is a request parameter, not a bearer credential: a bad one is a 400 invalid_request
+            # (RP-Initiated Logout §2), not a 401 page without the WWW-Authenticate that a 401 requires.
+            raise InvalidRequest("id_token_hint is not a valid ID token from this provider") from None
         audience = claims.get("aud")
         hinted_client = audience if isinstance(audience, str) else None
         if client_id is not None and client_id != hinted_client:

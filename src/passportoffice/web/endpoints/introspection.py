@@ -26,7 +26,10 @@ _ACCESS_TOKEN_FIELDS = ("scope", "client_id", "sub", "exp", "iat", "nbf", "iss",
 async def introspect(request: Request) -> Response:
     provider: Provider = request.app.state.provider
     try:
-        parameters = await read_parameters(request, provider.settings.max_body_bytes)
+        # An oversized token is one we never issued: after client authentication it is answered as
+        # inactive / revoked (RFC 7662 §2.2, RFC 7009 §2.2), not 413. The body cap still bounds it (K40).
+        limit = provider.settings.max_body_bytes
+        parameters = await read_parameters(request, limit, max_value_length=limit)
         client = await authenticate_client(
             provider, request.headers.get("authorization"), parameters, provider.settings.issuer + "/introspect"
         )
@@ -60,6 +63,11 @@ async def _describe(provider: Provider, client: Client, token: str) -> dict[str,
         or min(state.token.expires_at, state.grant.expires_at) <= now
     ):
         return INACTIVE
+    if not state.grant.offline:
+        # As at the refresh grant: without offline_access the family ends with its IdP session.
+        session = await provider.storage.get_session_by_sid(state.grant.sid)
+        if session is None or session.ended_at is not None or session.expires_at <= now:
+            return INACTIVE
     return {
         "active": True,
         "token_type": "refresh_token",

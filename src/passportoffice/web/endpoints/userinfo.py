@@ -39,7 +39,7 @@ async def userinfo(request: Request) -> Response:
         )
         response = JSONResponse(body, headers=NO_STORE)
     except OAuthError as exc:
-        response = json_error(exc)
+        response = json_error(exc, bearer=True)
     return with_cors(request, response, origins)
 
 

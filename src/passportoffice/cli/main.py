@@ -1,0 +1,23 @@
+"""The `passportoffice` command: the command groups assembled into one typer app."""
+
+from __future__ import annotations
+
+import typer
+
+from passportoffice.cli import clients, demo, keys, serve, users
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="passportoffice",
+    help="An OpenID Connect provider. Settings: flags, then PASSPORTOFFICE_* variables, then the settings file.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(serve.serve)
+app.command("migrate")(serve.migrate)
+app.command("demo")(demo.demo)
+app.add_typer(users.app, name="users")
+app.add_typer(clients.app, name="clients")
+app.add_typer(keys.app, name="keys")

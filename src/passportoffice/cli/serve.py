@@ -1,0 +1,68 @@
+"""`passportoffice serve` and `passportoffice migrate`: run the provider and keep its schema current."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from passportoffice.bootstrap import load_settings, migrate_database, open_provider
+from passportoffice.cli import errors_as_messages, fail, run
+from passportoffice.logs import configure_logging
+from passportoffice.settings import Settings
+
+__all__ = ["migrate", "serve"]
+
+DatabaseOption = Annotated[
+    str | None, typer.Option("--database", help="SQLAlchemy URL (default: SQLite in data_dir).")
+]
+
+
+def serve(
+    host: Annotated[str | None, typer.Option("--host", help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port to listen on.")] = None,
+    issuer: Annotated[
+        str | None, typer.Option("--issuer", help="Issuer URL (default: http://localhost:PORT).")
+    ] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Run the provider. On SQLite pending migrations are applied; on PostgreSQL they must be run first."""
+    with errors_as_messages():
+        settings = load_settings(host=host, port=port, issuer=issuer, database_url=database)
+        if "issuer" not in settings.model_fields_set and "port" in settings.model_fields_set:
+            # The default issuer names the default port; one on another port must name that port,
+            # or discovery would point clients at a server that is not there.
+            settings = load_settings(
+                host=host, port=port, issuer=f"http://localhost:{settings.port}", database_url=database
+            )
+    try:
+        started = run(_serve(settings))
+    except KeyboardInterrupt:  # Ctrl-C before the server took over the signal
+        return
+    if not started:
+        fail(f"the server did not start on {settings.host}:{settings.port} (see the log above)")
+
+
+async def _serve(settings: Settings) -> bool:
+    # The web stack and the server load only for `serve`, not for every administrative command.
+    from passportoffice.cli.servers import serve_together, server
+    from passportoffice.web.app import create_app
+
+    configure_logging(settings.log_format, settings.log_level)
+    provider = await open_provider(settings, migrate=settings.is_sqlite)
+    try:
+        servers = [server(create_app(provider), settings.host, settings.port)]
+        typer.echo(f"issuer:    {settings.issuer}")
+        typer.echo(f"discovery: {settings.issuer}/.well-known/openid-configuration")
+        typer.echo(f"address:   http://{settings.host}:{settings.port}")
+        return await serve_together(servers)
+    finally:
+        await provider.storage.close()
+
+
+def migrate(database: DatabaseOption = None) -> None:
+    """Apply pending database migrations (run once before starting new versions on PostgreSQL)."""
+    with errors_as_messages():
+        settings = load_settings(database_url=database)
+    run(migrate_database(settings))
+    typer.echo("database schema is up to date")
