@@ -53,6 +53,9 @@ class InteropServer:
     basic: InteropClient
     post: InteropClient
     log_path: Path
+    # A browser library's page (oidc-client-ts) is served from this origin; its client registers it.
+    browser_origin: str
+    browser: InteropClient
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -122,6 +125,7 @@ def interop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Interop
     # listener would receive it (RFC 8252 §7.3).
     redirect_port = next(candidate for candidate in iter(_free_port, None) if candidate != port)
     redirect_uri = f"http://127.0.0.1:{redirect_port}/cb"
+    browser_origin = f"http://localhost:{next(p for p in iter(_free_port, None) if p not in (port, redirect_port))}"
     settings = {
         "PASSPORTOFFICE_DATA_DIR": str(root / "data"),
         # Cheap argon2: these tests are about the protocol, the OWASP parameters are tested elsewhere.
@@ -152,8 +156,12 @@ def interop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Interop
         public = _add_client(cli_env, "interop-public", redirect_uri, "--public")
         basic = _add_client(cli_env, "interop-basic", redirect_uri, *service, "--auth-method", "client_secret_basic")
         post = _add_client(cli_env, "interop-post", redirect_uri, *service, "--auth-method", "client_secret_post")
+        browser = _add_client(
+            cli_env, "interop-browser", f"{browser_origin}/oidc_client_ts/callback.html",
+            "--public", "--origin", browser_origin,
+        )
         _wait_healthy(process, f"http://127.0.0.1:{port}", log_path)
-        server = InteropServer(issuer, redirect_uri, sub, public, basic, post, log_path)
+        server = InteropServer(issuer, redirect_uri, sub, public, basic, post, log_path, browser_origin, browser)
         yield server
     finally:
         process.terminate()

@@ -53,8 +53,8 @@ def outcomes(node: str, cases: list[dict[str, Any]]) -> list[str]:
     """"ok" or the rejection reason, per case."""
     calls = []
     for case in cases:
-        args = {"header": {"alg": "ES256", "typ": "JWT"}, "expected": {"issuer": ISSUER, "clientId": CLIENT, "now": NOW}}
-        args |= case
+        expected = {"issuer": ISSUER, "clientId": CLIENT, "now": NOW}
+        args = {"header": {"alg": "ES256", "typ": "JWT"}, "expected": expected} | case
         calls.append({"call": "checkIdToken", "args": args})
     return ["ok" if result["ok"] else result["reason"] for result in run(node, calls)]
 
