@@ -194,10 +194,12 @@ export class Auth extends EventTarget {
     if (transaction === null) {
       throw this.#fail(new AuthError("invalid_state", "unknown, used or expired state: nothing exchanged"));
     }
-    this.#flow("authorize", "The authorization request sent before the redirect", {
-      url: transaction.authorizeUrl,
-      sentAt: transaction.createdAt,
-    });
+    this.#flow(
+      "authorize",
+      "Redirected to the authorization endpoint (code + PKCE S256); the person signed in there",
+      { url: transaction.authorizeUrl },
+      transaction.createdAt,
+    );
     const metadata = await this.#discover();
     const iss = params.get("iss");
     this.#flow("callback", "Back at the redirect URI", {
@@ -537,10 +539,11 @@ export class Auth extends EventTarget {
    * @param {FlowStep} step
    * @param {string} summary
    * @param {{ [name: string]: unknown }} [data]
+   * @param {number} [at] when it happened, if not now
    */
-  #flow(step, summary, data) {
+  #flow(step, summary, data, at = Date.now()) {
     /** @type {FlowDetail} */
-    const detail = { step, at: Date.now(), summary, ...(data ? { data } : {}) };
+    const detail = { step, at, summary, ...(data ? { data } : {}) };
     this.dispatchEvent(new CustomEvent("flow", { detail }));
   }
 }

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,8 +53,11 @@ def command() -> list[str]:
 
 
 @contextmanager
-def running_demo(data_dir: Path, logs: Path) -> Iterator[Demo]:
-    """Start the demo on two free ports, wait until both answer, stop it with Ctrl-C (SIGINT) at the end."""
+def running_demo(data_dir: Path, logs: Path, settings: Mapping[str, str] | None = None) -> Iterator[Demo]:
+    """Start the demo on free ports, wait until it answers, stop it with Ctrl-C (SIGINT) at the end.
+
+    `settings`: PASSPORTOFFICE_* variables for the demo process (e.g. a short access token lifetime).
+    """
     port, app_port = free_port(), free_port()
     while app_port == port:
         app_port = free_port()
@@ -64,7 +67,7 @@ def running_demo(data_dir: Path, logs: Path) -> Iterator[Demo]:
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(
             [*command(), "demo", "--port", str(port), "--app-port", str(app_port), "--data-dir", str(data_dir)],
-            env=demo_env(),
+            env=demo_env() | dict(settings or {}),
             stdout=out,
             stderr=err,
         )

@@ -1,4 +1,7 @@
-"""`passportoffice demo` (what `make run` starts): the provider with demo accounts, and an app to sign in to.
+"""`passportoffice demo` (what `make run` starts): the provider with demo accounts, and the demo SPA.
+
+The SPA (demo/spa, served by demo/spa_server.py) uses the browser SDK from js/ in refresh-cookie mode:
+its client is public, registered with `--refresh-cookie` for the SPA's origin.
 
 Seeding is idempotent: what exists is left alone, so every run has the same user, clients, keys and
 demo-service secret. The secret is kept in DATA_DIR/demo-service.secret (0600), because the provider
@@ -31,9 +34,12 @@ __all__ = ["DEMO_PASSWORD", "DEMO_USERNAME", "demo", "seed"]
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-password-123"
-APP_CLIENT_ID = "demo-app"
+APP_CLIENT_ID = "demo-spa"
 SERVICE_CLIENT_ID = "demo-service"
 SERVICE_AUDIENCE = "http://localhost:9001"
+# What the SPA asks for: who the user is, and the notes API. No offline_access: the SPA's refresh
+# cookie lives no longer than the person's sign-in at the provider.
+APP_SCOPE = "openid profile email notes:read notes:write"
 SECRET_FILE = "demo-service.secret"
 
 
@@ -57,7 +63,7 @@ def demo(
         fail(f"the demo did not start on ports {settings.port} and {app_port} (see the log above)")
 
 
-async def seed(provider: Provider, app_url: str) -> Path:
+async def seed(provider: Provider, app_url: str, api_url: str = SERVICE_AUDIENCE) -> Path:
     """Add whatever of the demo user and clients is missing; returns the demo-service secret file."""
     storage, now = provider.storage, provider.now()
     if await storage.find_user(username_key(DEMO_USERNAME)) is None:
@@ -75,15 +81,18 @@ async def seed(provider: Provider, app_url: str) -> Path:
                 created_at=now,
             )
         )
+    # What `clients add demo-spa --public --refresh-cookie --origin APP_URL ...` registers.
     app = Client(
         client_id=APP_CLIENT_ID,
         token_endpoint_auth_method="none",
         redirect_uris=(f"{app_url}/callback",),
         grant_types=("authorization_code", "refresh_token"),
-        scopes=("openid", "profile", "email", "offline_access"),
+        scopes=tuple(APP_SCOPE.split()),
         post_logout_redirect_uris=(f"{app_url}/",),
         origins=(app_url,),
         first_party=True,
+        refresh_cookie=True,
+        audience=api_url,
         created_at=now,
     )
     existing = await storage.get_client(APP_CLIENT_ID)
@@ -123,7 +132,7 @@ def _write_private(path: Path, text: str) -> None:
 
 async def _demo(settings: Settings, app_port: int) -> bool:
     from passportoffice.cli.servers import serve_together, server
-    from passportoffice.demo import create_relying_party
+    from passportoffice.demo.spa_server import SpaConfig, create_spa
     from passportoffice.web.app import create_app
 
     configure_logging(settings.log_format, settings.log_level)
@@ -132,11 +141,22 @@ async def _demo(settings: Settings, app_port: int) -> bool:
     provider = await open_provider(settings, migrate=True)
     try:
         app_url = f"http://localhost:{app_port}"
-        secret_file = await seed(provider, app_url)
-        relying_party = create_relying_party(settings.issuer, APP_CLIENT_ID, f"{app_url}/callback")
+        api_url = SERVICE_AUDIENCE
+        secret_file = await seed(provider, app_url, api_url)
+        spa = create_spa(
+            SpaConfig(
+                issuer=settings.issuer,
+                clientId=APP_CLIENT_ID,
+                redirectUri=f"{app_url}/callback",
+                postLogoutRedirectUri=f"{app_url}/",
+                audience=api_url,
+                api=api_url,
+                scope=APP_SCOPE,
+            )
+        )
         servers = [
             server(create_app(provider), settings.host, settings.port),
-            server(relying_party, settings.host, app_port),
+            server(spa, settings.host, app_port),
         ]
         issuer = settings.issuer
         typer.echo(

@@ -145,7 +145,7 @@ export class Inspector {
         session
           ? `the access token (expires ${remaining(session.expiresAt)}): a script on this page can take it, e.g. by wrapping fetch. Short-lived, and the refresh token is not here.`
           : "no tokens",
-        session ? "exposed" : "safe",
+        session ? "limited" : "safe",
       ],
     ];
     target.replaceChildren(
