@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
-from tests.demo import Demo, running_demo
-
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext
 
@@ -50,13 +48,6 @@ def chromium() -> Iterator[Browser]:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    root = tmp_path_factory.mktemp("demo")
-    with running_demo(root / "data", root / "logs") as demo:
-        yield demo
 
 
 @pytest.fixture

@@ -146,6 +146,12 @@ def test_the_refresh_cookie_has_the_specified_attributes(context: BrowserContext
     assert cookie["domain"] == "localhost"  # host-only: a Domain attribute would show as ".localhost"
     # refresh_token_idle_ttl defaults to 14 days; the cookie may not outlive the token.
     assert time.time() < cookie["expires"] <= time.time() + 14 * 86400 + 5
+    # The provider's own sign-in session: also __Host-, HttpOnly and host-only, Lax (it must survive
+    # the top-level navigation back from other sites to /authorize).
+    [session] = [cookie for cookie in context.cookies() if cookie["name"] == "__Host-passportoffice-session"]
+    assert (session["httpOnly"], session["secure"], session["sameSite"], session["path"], session["domain"]) == (
+        True, True, "Lax", "/", "localhost"
+    )
 
 
 def test_an_injected_script_finds_no_token_in_storage_or_cookies(context: BrowserContext, stack: Demo) -> None:
@@ -291,6 +297,9 @@ def test_logout_ends_the_session_in_every_tab_and_kills_the_cookie(context: Brow
     second.reload()
     second.wait_for_selector("body[data-ready=true]")
     expect(second.locator("#status")).to_have_text("Not logged in")
+    second.click("#login")  # the provider's session ended too: it asks for the password again
+    second.wait_for_url(re.compile(re.escape(f"{stack.provider}/login?")))
+    expect(second.locator("#username")).to_be_visible()
 
     # The cookie as an attacker who copied it would replay it: the family is revoked.
     replay = httpx.post(

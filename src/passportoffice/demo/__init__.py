@@ -1,8 +1,8 @@
-"""The demo `make run` starts: a relying party to sign in to, next to a provider with demo accounts.
+"""The demo `make run` starts next to the provider: a single-page app (spa/) on the browser SDK (js/).
 
-Nothing here is part of the provider; it is an example of a client, small enough to read in one go.
+Nothing here is part of the provider; the SPA is an example of a client, small enough to read in one go.
 """
 
-from passportoffice.demo.relying_party import create_relying_party, decode_unverified
+from passportoffice.demo.spa_server import SpaConfig, create_spa
 
-__all__ = ["create_relying_party", "decode_unverified"]
+__all__ = ["SpaConfig", "create_spa"]
