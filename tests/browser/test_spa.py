@@ -122,6 +122,8 @@ def test_log_in_add_a_note_reload_and_stay_logged_in(context: BrowserContext, st
     expect(page.locator("#status")).to_have_text("Logged in as Demo Traveler")
     expect(page.locator("#identity-note")).to_contain_text("decoded for display, not verified")
     add_note(page, "pack the passport")
+    add_note(page, "check the visa dates")
+    page.screenshot(path=str(screenshots / "spa.png"), full_page=True)
     before = refresh_calls(stack)
     navigations = requests_to(page, lambda request: request.is_navigation_request())
 
@@ -132,7 +134,7 @@ def test_log_in_add_a_note_reload_and_stay_logged_in(context: BrowserContext, st
     assert [request.url for request in navigations] == [f"{stack.app}/"]  # no trip to the provider
     assert refresh_calls(stack) == before + 1
     expect(page.locator("#flow li[data-step=refresh]")).to_contain_text("Silent refresh through the cookie (restore)")
-    page.screenshot(path=str(screenshots / "spa.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "spa-after-reload.png"), full_page=True)
 
 
 def test_the_refresh_cookie_has_the_specified_attributes(context: BrowserContext, stack: Demo) -> None:
