@@ -465,3 +465,40 @@ def test_a_wrong_password_shows_the_generic_error_and_the_app_has_no_csp_violati
     expect(page.locator("#login-error")).to_have_text("Invalid username or password.")
     assert REFRESH_COOKIE not in {cookie["name"] for cookie in context.cookies()}
     assert violations == []
+
+
+@pytest.mark.parametrize(("refusals", "shown"), [(1, "ok"), (99, "the API answered 401")], ids=["once", "always"])
+def test_a_401_invalid_token_refreshes_once_and_retries_once(
+    context: BrowserContext, stack: Demo, refusals: int, shown: str
+) -> None:
+    """The API refuses the token (its real answer to a bad signature): one refresh, one retry, no loop."""
+    page = log_in(context, stack)
+    expect(page.locator("#notes li, #notes-empty:not([hidden])").first).to_be_visible()  # the notes loaded
+    refreshed = refresh_calls(stack)
+    sent: list[str] = []
+
+    def spoil(route: Route) -> None:
+        if route.request.method != "GET":
+            route.continue_()
+            return
+        bearer = route.request.headers["authorization"]
+        sent.append(bearer)
+        if len(sent) > refusals:
+            route.continue_()
+            return
+        spoiled = bearer[:-6] + ("AAAAAA" if not bearer.endswith("AAAAAA") else "BBBBBB")
+        route.fulfill(response=route.fetch(headers={**route.request.headers, "authorization": spoiled}))
+
+    page.route(f"{stack.api}/notes", spoil)
+    notes_url = f"{stack.api}/notes"
+    with page.expect_response(lambda response: response.url == notes_url and response.status == 401) as refused:
+        page.fill("#note-text", "the token was refused")
+        page.click("#note-form button[type=submit]")
+    assert 'error="invalid_token"' in (refused.value.headers.get("www-authenticate") or "")
+    if shown == "ok":
+        expect(page.locator("#notes .note-text", has_text="the token was refused")).to_be_visible()
+        expect(page.locator("#error")).to_be_hidden()
+    else:
+        expect(page.locator("#error")).to_have_text(shown)
+    assert len(sent) == 2 and sent[0] != sent[1]  # the retry carried the refreshed token, and came once
+    assert refresh_calls(stack) == refreshed + 1
