@@ -353,6 +353,23 @@ def test_k14_two_logins_in_flight_both_complete_each_exactly_once(context: Brows
     assert len(exchanges) == 2
 
 
+def test_k14_two_tabs_logging_in_at_once_both_succeed(context: BrowserContext, stack: Demo) -> None:
+    """Tab A starts a login, tab B starts one, B finishes, then A finishes: both end logged in."""
+    first, second = open_app(context, stack), open_app(context, stack)
+    for tab in (first, second):
+        tab.click("#login")
+        tab.wait_for_url(re.compile(re.escape(f"{stack.provider}/login?")))
+    for tab in (second, first):
+        tab.fill("#username", DEMO_USERNAME)
+        tab.fill("#password", DEMO_PASSWORD)
+        tab.click("button[type=submit]")
+        tab.wait_for_url(f"{stack.app}/")
+        tab.wait_for_selector(LOGGED_IN)
+    for tab in (first, second):
+        expect(tab.locator("#status")).to_have_text("Logged in as Demo Traveler")
+        expect(tab.locator("#error")).to_be_hidden()
+
+
 def redirect_callback(page: Page, demo: Demo, rewrite: Callable[[str], str]) -> None:
     """Rewrite the provider's redirect to the callback (the answer to the login form), as a mix-up would."""
 
