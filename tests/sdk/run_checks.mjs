@@ -3,6 +3,18 @@
 import { checkIdToken, base64UrlEncode } from "../../js/src/jwt.js";
 import { s256 } from "../../js/src/pkce.js";
 import { isDue } from "../../js/src/auth.js";
+import { saveTransaction, takeTransaction } from "../../js/src/transactions.js";
+
+// The Web Storage interface over a Map, standing in for the tab's sessionStorage.
+class MemoryStorage {
+  #items = new Map();
+  get length() { return this.#items.size; }
+  key(index) { return [...this.#items.keys()][index] ?? null; }
+  getItem(key) { return this.#items.has(key) ? this.#items.get(key) : null; }
+  setItem(key, value) { this.#items.set(key, String(value)); }
+  removeItem(key) { this.#items.delete(key); }
+  keys() { return [...this.#items.keys()]; }
+}
 
 const part = (value) => base64UrlEncode(new TextEncoder().encode(JSON.stringify(value)));
 
@@ -13,6 +25,20 @@ const calls = {
   },
   s256: ({ verifier }) => s256(verifier),
   isDue: ({ expiresAt, now }) => isDue({ expiresAt }, now),
+  // Runs a script of transaction steps against one storage; returns what each take found and what is left.
+  transactions: ({ steps }) => {
+    const storage = new MemoryStorage();
+    const found = [];
+    for (const step of steps) {
+      if (step.save) {
+        const { state, createdAt } = step.save;
+        saveTransaction(storage, state, { verifier: `v-${state}`, nonce: `n-${state}`, redirectUri: "r", authorizeUrl: "a", createdAt });
+      } else {
+        found.push(takeTransaction(storage, step.take.state, step.take.now)?.verifier ?? null);
+      }
+    }
+    return { found, left: storage.keys() };
+  },
 };
 
 const results = [];

@@ -185,3 +185,35 @@ def test_refresh_is_due_within_the_leeway_of_expiry(node: str) -> None:
         ],
     )
     assert [result["value"] for result in results] == [False, True]
+
+
+def test_k14_login_transactions_are_keyed_by_state_taken_once_and_expire(node: str) -> None:
+    """Two logins in flight each find their own verifier, once; an old one is swept; unknown finds nothing."""
+    t0 = NOW * 1000
+    fifteen_minutes = 15 * 60 * 1000
+    [result] = run(
+        node,
+        [
+            {
+                "call": "transactions",
+                "args": {
+                    "steps": [
+                        {"save": {"state": "A", "createdAt": t0}},
+                        {"save": {"state": "B", "createdAt": t0 + 1000}},
+                        {"take": {"state": "B", "now": t0 + 2000}},
+                        {"take": {"state": "A", "now": t0 + 3000}},
+                        {"take": {"state": "A", "now": t0 + 4000}},
+                        {"take": {"state": "never-issued", "now": t0 + 4000}},
+                        {"save": {"state": "old", "createdAt": t0}},
+                        {"take": {"state": "old", "now": t0 + fifteen_minutes + 1}},
+                        {"save": {"state": "stale", "createdAt": t0}},
+                        {"save": {"state": "new", "createdAt": t0 + fifteen_minutes + 1}},
+                    ]
+                },
+            }
+        ],
+    )
+    assert result["value"] == {
+        "found": ["v-B", "v-A", None, None, None],
+        "left": ["passportoffice.login.new"],  # "stale" was swept when "new" was saved
+    }
