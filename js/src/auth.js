@@ -40,7 +40,7 @@ const RETRY_MS = 10_000;
  * @property {string} authorization_endpoint
  * @property {string} token_endpoint
  * @property {string} [end_session_endpoint]
- * @property {string} [refresh_cookie_endpoint]
+ * @property {string} [passportoffice_refresh_cookie_endpoint]
  * @property {boolean} [authorization_response_iss_parameter_supported]
  * @property {string[]} [code_challenge_methods_supported]
  *
@@ -367,7 +367,7 @@ export class Auth extends EventTarget {
       if (await this.#tabs.requestTokens(newest, SHARE_TIMEOUT_MS)) return true; // adopted on arrival
     }
     const metadata = await this.#discover();
-    const endpoint = metadata.refresh_cookie_endpoint ?? `${metadata.token_endpoint}/refresh`;
+    const endpoint = metadata.passportoffice_refresh_cookie_endpoint ?? `${metadata.token_endpoint}/refresh`;
     let response;
     try {
       response = await this.#post(endpoint, { client_id: this.#options.clientId });

@@ -31,7 +31,7 @@ export const REQUESTED_WITH: "passportoffice";
  * @property {string} authorization_endpoint
  * @property {string} token_endpoint
  * @property {string} [end_session_endpoint]
- * @property {string} [refresh_cookie_endpoint]
+ * @property {string} [passportoffice_refresh_cookie_endpoint]
  * @property {boolean} [authorization_response_iss_parameter_supported]
  * @property {string[]} [code_challenge_methods_supported]
  *
@@ -169,7 +169,7 @@ export type ProviderMetadata = {
     authorization_endpoint: string;
     token_endpoint: string;
     end_session_endpoint?: string;
-    refresh_cookie_endpoint?: string;
+    passportoffice_refresh_cookie_endpoint?: string;
     authorization_response_iss_parameter_supported?: boolean;
     code_challenge_methods_supported?: string[];
 };
