@@ -16,6 +16,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -223,3 +224,42 @@ def test_demo_api_command_serves_the_api_on_its_own(demo: Demo, alice: Signed, t
         process.terminate()
         process.wait(timeout=20)
     assert "Traceback" not in log.read_text()
+
+
+def readme_block(language: str, after: str, nth: int = 0) -> str:
+    """The nth ```language block after the heading `after` in README.md."""
+    text = (Path(__file__).parents[2] / "README.md").read_text()
+    blocks = text[text.index(after):].split(f"```{language}\n")[1:]
+    return blocks[nth].split("```")[0]
+
+
+def test_readme_curl_commands_work(demo: Demo) -> None:
+    """The README's curl lines for the notes API, run against this demo (its ports and data dir swapped in)."""
+    script = (
+        readme_block("sh", "### The demo notes API", nth=1)
+        .replace("http://localhost:9000", demo.provider).replace("http://localhost:9001", demo.api)
+        .replace(".passportoffice/", f"{demo.data_dir}/")
+    )
+    lines = script.replace("\\\n", "").strip().splitlines()
+    assert len(lines) == 3
+    result = subprocess.run(["bash", "-c", lines[0] + "\n" + lines[1]], capture_output=True, text=True, timeout=30)
+    assert (result.returncode, json.loads(result.stdout)) == (0, {"notes": []}), result.stderr
+    result = subprocess.run(["bash", "-c", lines[0] + "\n" + lines[2]], capture_output=True, text=True, timeout=30)
+    assert result.stdout.startswith("HTTP/1.1 403 Forbidden"), result.stdout
+    assert 'error="insufficient_scope"' in result.stdout and 'scope="notes:write"' in result.stdout
+
+
+@pytest.mark.anyio
+async def test_readme_guard_example_works(demo: Demo, alice: Signed) -> None:
+    """The README's FastAPI example, with the demo's issuer and API: the user's token in, the `sub` out."""
+    code = readme_block("python", "## Protecting an API").replace("http://localhost:9000", demo.provider).replace(
+        "http://localhost:9001", demo.api
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    transport = httpx.ASGITransport(app=namespace["app"])
+    async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+        answered = await client.get("/notes", headers=alice.bearer)
+        refused = await client.get("/notes")
+    assert (answered.status_code, answered.json()) == (200, {"sub": alice.sub})
+    assert (refused.status_code, refused.headers["www-authenticate"]) == (401, "Bearer")
