@@ -13,7 +13,6 @@ import hashlib
 import json
 import secrets
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from passportoffice.cli.demo import APP_CLIENT_ID, DEMO_PASSWORD, DEMO_USERNAME,
 from passportoffice.cli.main import app as cli_app
 from passportoffice.demo.notes_api import create_notes_api
 from passportoffice.guard import TokenVerifier
-from tests.demo import Demo, command, demo_env, free_ports, running_demo
+from tests.demo import Demo, demo_env, running_demo, running_demo_api
 from tests.interop.conftest import browser_login
 
 OTHER_USER, OTHER_PASSWORD = "bob", "bob: another correct horse battery"
@@ -130,7 +129,7 @@ def test_a_provider_token_is_accepted_and_notes_stay_with_their_owner(demo: Demo
     assert httpx.get(f"{demo.api}/notes", headers=alice.bearer).json() == {"notes": []}
 
 
-def test_the_wrong_tokens_are_refused_with_rfc_6750_answers(demo: Demo, alice: Signed, bob: Signed) -> None:
+def test_k23_k24_wrong_tokens_are_refused_with_rfc_6750_answers(demo: Demo, alice: Signed, bob: Signed) -> None:
     """The same user's ID token (K24), a token for another API (K23), and tampered tokens (one claiming to be
     user B) get 401 invalid_token from the running API."""
     httpx.post(f"{demo.api}/notes", json={"text": "bob's"}, headers=bob.bearer).raise_for_status()
@@ -192,38 +191,15 @@ def test_cors_allows_the_demo_apps_origin_only(demo: Demo, alice: Signed) -> Non
     assert answered.headers["access-control-allow-origin"] == demo.app
 
 
-def test_demo_api_command_serves_the_api_on_its_own(demo: Demo, alice: Signed, tmp_path: Any) -> None:
+def test_demo_api_command_serves_the_api_on_its_own(demo: Demo, alice: Signed, tmp_path: Path) -> None:
     """`passportoffice demo-api --issuer --audience --port --origin` as its own process accepts the provider's
-    tokens for its audience and allows only its --origin."""
-    (port,) = free_ports(1)
+    tokens for its audience, allows only its --origin, and stops cleanly on Ctrl-C."""
     origin = "http://localhost:8123"
-    log = tmp_path / "demo-api.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [*command(), "demo-api", "--issuer", demo.provider, "--audience", demo.api, "--port", str(port),
-             "--origin", origin],
-            env=demo_env(), stdout=output, stderr=subprocess.STDOUT,
-        )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
+    with running_demo_api(demo.provider, demo.api, origin, tmp_path) as url:
         answered = httpx.get(f"{url}/notes", headers={"Origin": origin, **alice.bearer})
         assert (answered.status_code, answered.headers["access-control-allow-origin"]) == (200, origin)
-        assert "access-control-allow-origin" not in httpx.get(
-            f"{url}/notes", headers={"Origin": demo.app, **alice.bearer}
-        ).headers
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-    assert "Traceback" not in log.read_text()
+        other = httpx.get(f"{url}/notes", headers={"Origin": demo.app, **alice.bearer})
+        assert "access-control-allow-origin" not in other.headers
 
 
 def readme_block(language: str, after: str, nth: int = 0) -> str:
