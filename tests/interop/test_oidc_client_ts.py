@@ -50,6 +50,7 @@ def test_oidc_client_ts_logs_in_and_refreshes(
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{library_page}/oidc_client_ts/index.html")
+    page.wait_for_selector("body[data-ready=true]")  # the load event does not wait for top-level await
     page.click("#login")
     page.wait_for_url(re.compile(re.escape(f"{interop_server.issuer}/login?")))
     page.fill("#username", USERNAME)

@@ -21,6 +21,7 @@ const show = (id, value) => {
 document.getElementById("login").addEventListener("click", () => {
   manager.signinRedirect().catch((error) => show("error", String(error)));
 });
+document.body.dataset.ready = "true"; // the module's top-level await is over: the button works
 
 if (location.pathname === "/oidc_client_ts/callback.html") {
   try {
