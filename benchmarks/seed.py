@@ -35,6 +35,7 @@ REDIRECT_URI = "http://127.0.0.1:8400/callback"
 PASSWORD = "correct horse battery staple"
 # More accounts than logins in flight, so no account's throttle counter sees parallel attempts.
 USERS = 64
+SERVICE_SCOPES = ("api.read", "api.write")
 _CHUNK = 5000
 
 
@@ -42,6 +43,8 @@ _CHUNK = 5000
 class Seeded:
     tag: str
     service_client_id: str
+    service_secret: str  # the peer is given the same client, secret and all
+    service_scopes: tuple[str, ...]
     basic_authorization: str  # "Basic ..." for the confidential client
     app_client_id: str  # the public, first-party client whose refresh tokens and logins are used
     csrf_cookie: str  # "Cookie" header value that the login bodies' CSRF tokens are bound to
@@ -87,7 +90,7 @@ async def _seed(provider: Provider, workdir: Path, *, refresh_tokens: int, login
             token_endpoint_auth_method="client_secret_basic",
             redirect_uris=(),
             grant_types=("client_credentials",),
-            scopes=("api.read", "api.write"),
+            scopes=SERVICE_SCOPES,
             secret_hash=provider.hash(secret),
             audience=AUDIENCE,
             created_at=now,
@@ -109,7 +112,9 @@ async def _seed(provider: Provider, workdir: Path, *, refresh_tokens: int, login
     db = _database(provider)
     session = await _add_session(provider, usernames[0][1], now)
     client_credentials_body = workdir / "client_credentials.txt"
-    client_credentials_body.write_text("grant_type=client_credentials\n")
+    # The scope is named, so ours and the peer (which grants none unless asked) issue the same token.
+    form = {"grant_type": "client_credentials", "scope": " ".join(SERVICE_SCOPES)}
+    client_credentials_body.write_text(urlencode(form) + "\n")
     refresh_bodies = workdir / "refresh_tokens.txt"
     refresh = await _add_refresh_tokens(provider, db, app_id, session, refresh_tokens + 1)
     _write_lines(refresh_bodies, refresh[1:])
@@ -121,6 +126,8 @@ async def _seed(provider: Provider, workdir: Path, *, refresh_tokens: int, login
     return Seeded(
         tag=tag,
         service_client_id=service_id,
+        service_secret=secret,
+        service_scopes=SERVICE_SCOPES,
         basic_authorization="Basic " + credentials,
         app_client_id=app_id,
         csrf_cookie=f"{CSRF_COOKIE}={binding}",
