@@ -48,6 +48,7 @@ class Floors:
             "argon2id_verify_2_threads": (_verifier(settings), 2),
         }
         self._best: dict[str, float] = {}
+        self._best_per_cpu_second: dict[str, float] = {}  # served floors: per second of their server's CPU
 
     def measure(self, name: str) -> None:
         """Sample `name` (or each part of a composite) and keep the best rate; served floors are recorded."""
@@ -62,9 +63,11 @@ class Floors:
                 rate = best_rate(operation, threads, seconds)
             self._best[part] = max(rate, self._best.get(part, 0.0))
 
-    def record(self, name: str, rate: float) -> None:
-        """A served floor's rate, measured elsewhere (with wrk, against its server)."""
+    def record(self, name: str, rate: float, per_cpu_second: float | None) -> None:
+        """A served floor's rate, measured elsewhere (with wrk, against its server), and per CPU-second."""
         self._best[name] = max(rate, self._best.get(name, 0.0))
+        if per_cpu_second:
+            self._best_per_cpu_second[name] = max(per_cpu_second, self._best_per_cpu_second.get(name, 0.0))
 
     def measure_all(self) -> None:
         for name in self._operations:
@@ -77,9 +80,14 @@ class Floors:
         # Operations done one after another: their times add up.
         return 1 / sum(1 / self._best[part] for part in parts)
 
+    def get_per_cpu_second(self, name: str) -> float:
+        """In-process floors keep their one CPU busy, so per second is per CPU-second; served ones are not."""
+        return self._best_per_cpu_second.get(name) or self.get(name)
+
     def as_dict(self) -> dict[str, float]:
         served = [name for name in self._best if name not in self._operations]
-        return {name: self.get(name) for name in [*self._operations, *COMPOSITES, *served]}
+        found = {name: self.get(name) for name in [*self._operations, *COMPOSITES, *served]}
+        return found | {f"{name}_per_cpu_second": rate for name, rate in self._best_per_cpu_second.items()}
 
 
 def _signer(alg: str) -> Callable[[], object]:

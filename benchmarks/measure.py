@@ -68,6 +68,7 @@ def run_phase(bench: Bench, setups: list[ServerSetup], scenarios: list[Scenario]
             if scenario.floor is not None:
                 bench.floors.measure(scenario.floor)  # again, right before: the machine's load changes
                 result.floor_per_second = bench.floors.get(scenario.floor)
+                result.floor_per_cpu_second = bench.floors.get_per_cpu_second(scenario.floor)
             try:
                 _run_scenario(server, scenario, result, bench)
                 server.check_alive()
@@ -77,7 +78,9 @@ def run_phase(bench: Bench, setups: list[ServerSetup], scenarios: list[Scenario]
             finally:
                 tick(scenario.title, 0, bench.load.duration, finished=True)
             if scenario.key in SERVED_FLOORS and result.wrk is not None and not result.failures:
-                bench.floors.record(SERVED_FLOORS[scenario.key], result.wrk.requests_per_second)
+                cpu_ms = result.server_cpu_ms_per_request
+                per_cpu_second = 1000 / cpu_ms if cpu_ms else None
+                bench.floors.record(SERVED_FLOORS[scenario.key], result.wrk.requests_per_second, per_cpu_second)
     return [results[scenario.key] for scenario in scenarios]
 
 

@@ -42,6 +42,7 @@ class ScenarioResult:
     floor_per_second: float
     connections: int
     server_cpus: str
+    floor_per_cpu_second: float | None = None  # a served floor, per second of its server's CPU
     wrk: WrkResult | None = None
     server_cpu_cores: float | None = None  # CPU seconds the server used per second of the run
     server_rss_mb: float | None = None  # right after the run
@@ -61,9 +62,10 @@ class ScenarioResult:
     @property
     def ratio_per_cpu_second(self) -> float | None:
         cpu_ms = self.server_cpu_ms_per_request
-        if not cpu_ms or not self.floor_per_second:
+        floor = self.floor_per_cpu_second or self.floor_per_second
+        if not cpu_ms or not floor:
             return None
-        return 1000 / cpu_ms / self.floor_per_second
+        return 1000 / cpu_ms / floor
 
     @property
     def ratio(self) -> float | None:
@@ -83,12 +85,14 @@ class ScenarioResult:
                 "name": self.floor_name,
                 "label": self.floor_label,
                 "per_second": round(self.floor_per_second, 1),
+                "per_cpu_second": _rounded(self.floor_per_cpu_second, 1),
             }
             if self.floor_name
             else None,
             "ratio_to_floor": _rounded(self.ratio, 3),
-            # Throughput per CPU-second of the server, over the floor: what the ratio would be if the
-            # server had its CPUs to itself (argon2 floors count two threads, so only a guide for logins).
+            # Throughput per CPU-second of the server, over the floor (per CPU-second of its server, for a
+            # served floor): what the ratio would be if each had its CPU to itself (argon2 floors count two
+            # threads, so only a guide for logins).
             "ratio_to_floor_per_server_cpu_second": _rounded(self.ratio_per_cpu_second, 3),
             "wrk": self.wrk.as_dict() if self.wrk else None,
             "server": {

@@ -149,6 +149,7 @@ def _bench(
     for result in results:
         if result.floor_name:
             result.floor_per_second = floors.get(result.floor_name)  # the best sample of the whole run
+            result.floor_per_cpu_second = floors.get_per_cpu_second(result.floor_name)
         if result.key == "refresh_token_rotation" and result.wrk is not None and not result.failures:
             check_rotations(result, asyncio.run(rotated_count(settings, seeded.app_client_id)))
     guard = None
