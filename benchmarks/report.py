@@ -274,7 +274,14 @@ def summary_markdown(document: dict[str, Any], charts: list[Path]) -> str:
     lines += ["## Every run", "", markdown_table(document["floors"], document["scenarios"]), ""]
     guard = document.get("guard")
     if guard:
-        lines += ["## Token validation (in-process, one core)", "", "```", json.dumps(guard, indent=2), "```", ""]
+        from benchmarks.guard import summary as guard_summary  # its imports are the guard's, not needed above
+
+        lines += [
+            "## Token validation (passportoffice.guard, in-process, one core)",
+            "",
+            *(f"- {line}" for line in guard_summary(guard).splitlines()),
+            "",
+        ]
     if charts:
         lines += ["## Charts", "", *(f"![{chart.stem}]({chart.name})" for chart in charts), ""]
     remarks = [f"- {note}" for note in document.get("notes", [])]

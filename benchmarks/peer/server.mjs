@@ -168,7 +168,9 @@ const [check, ...bodies] = await seed(config.refresh_tokens + 1);
 writeFileSync(config.refresh_check, `${check}\n`);
 writeFileSync(config.refresh_bodies, bodies.map((body) => `${body}\n`).join(''));
 
-provider.on('grant.error', (ctx, err) => console.error('grant.error', err.error_detail ?? err.message));
+// A failed check, or an unexpected status during a run: the log says why (the answer says less).
+provider.on('grant.error', (ctx, error) => console.error(`grant.error: ${error.message} (${error.error_detail})`));
+provider.on('server_error', (ctx, error) => console.error('server_error', error));
 const server = provider.listen(config.port, '127.0.0.1');
 process.on('SIGINT', () => server.close(() => process.exit(0)));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
