@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha25
 PYTHON ?= python3
 PEER := benchmarks/peer/node_modules/.package-lock.json
 
-.PHONY: run test lint typecheck unit bench lock clean
+.PHONY: run test lint typecheck unit bench bench-growth lock clean
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ unit: $(STAMP)
 ## Benchmarks: ours beside the peer (oidc-provider) and the floors, measured in the same run.
 bench: $(STAMP) $(PEER)
 	$(BIN)/python -m benchmarks.run
+
+## Refresh grant latency with 10 thousand, 1 million and 10 million stored refresh tokens (PostgreSQL).
+bench-growth: $(STAMP)
+	$(BIN)/python -m benchmarks.growth
 
 # The peer's npm packages, from its lock file (npm ci leaves a copy of the lock in node_modules).
 $(PEER): benchmarks/peer/package-lock.json

@@ -148,3 +148,35 @@ def _wrap(title: str, width: int = 28) -> str:
         else:
             line = f"{line} {word}".strip()
     return "\n".join([*lines, line])
+
+
+def write_growth_chart(document: dict[str, Any], path: Path) -> Path:
+    """Refresh latency (p50, p99) and throughput against the number of stored refresh tokens."""
+    steps = [step for step in document["steps"] if requests_per_second(step["run"]) is not None]
+    sizes = [step["stored_refresh_tokens"] for step in steps]
+    figure, latency = plt.subplots(figsize=(8, 4.5), dpi=110)
+    try:
+        for name, colour in (("p50", OURS), ("p99", "#79c0ff")):
+            values = [step["run"]["wrk"]["latency_ms"][name] for step in steps]
+            latency.plot(sizes, values, marker="o", color=colour, label=f"latency {name} (ms)")
+        latency.set_xscale("log")
+        latency.set_xlabel("stored refresh tokens (log scale)")
+        latency.set_ylabel("latency under load, ms")
+        latency.set_ylim(bottom=0)
+        throughput = latency.twinx()
+        rates = [requests_per_second(step["run"]) or 0.0 for step in steps]
+        throughput.plot(sizes, rates, marker="s", linestyle="--", color=FLOOR, label="requests per second")
+        throughput.set_ylabel("refreshes per second, one core")
+        throughput.set_ylim(bottom=0, top=max(rates, default=1.0) * 1.3)
+        handles = latency.get_legend_handles_labels()[0] + throughput.get_legend_handles_labels()[0]
+        labels = latency.get_legend_handles_labels()[1] + throughput.get_legend_handles_labels()[1]
+        latency.legend(handles, labels, loc="lower left", fontsize=8)
+        latency.grid(alpha=0.3)
+        quick = " (quick)" if document.get("quick") else ""
+        title = f"Refresh grant vs stored tokens, PostgreSQL, {document['started_at'][:10]}{quick}"
+        latency.set_title(title, loc="left")
+        figure.tight_layout()
+        figure.savefig(path)
+    finally:
+        plt.close(figure)
+    return path

@@ -139,7 +139,7 @@ def build(seeded: Seeded, workdir: Path) -> list[Scenario]:
             floor=f"{alg.lower()}_sign",
             floor_label=f"1 {alg} signature",
             check_body=client_credentials_body,
-            check=_access_token(alg, refresh=False),
+            check=access_token_check(alg, refresh=False),
         )
 
     def refresh(server: ServerSetup, bodies: Path, check_body: str | Path) -> Scenario:
@@ -155,7 +155,7 @@ def build(seeded: Seeded, workdir: Path) -> list[Scenario]:
             floor="es256_plus_rs256_sign",
             floor_label="1 ES256 + 1 RS256 signature",
             check_body=check_body,
-            check=_access_token("ES256", refresh=True),
+            check=access_token_check("ES256", refresh=True),
         )
 
     def document(endpoint: str, path: str, server: ServerSetup, check: Check) -> Scenario:
@@ -232,7 +232,7 @@ def _key(endpoint: str, server: ServerSetup) -> str:
     return endpoint if server.kind == "ours" else f"{server.kind}_{endpoint}"
 
 
-def _access_token(alg: str, *, refresh: bool) -> Check:
+def access_token_check(alg: str, *, refresh: bool) -> Check:
     def check(response: httpx.Response, sent: str) -> str | None:
         if response.status_code != 200:
             return f"status {response.status_code}: {response.text[:300]}"

@@ -47,6 +47,7 @@ class Seeded:
     service_scopes: tuple[str, ...]
     basic_authorization: str  # "Basic ..." for the confidential client
     app_client_id: str  # the public, first-party client whose refresh tokens and logins are used
+    user_id: str  # the user the refresh tokens' session is for
     csrf_cookie: str  # "Cookie" header value that the login bodies' CSRF tokens are bound to
     client_credentials_body: Path
     refresh_bodies: Path  # one body per line, each with a refresh token of its own
@@ -130,6 +131,7 @@ async def _seed(provider: Provider, workdir: Path, *, refresh_tokens: int, login
         service_scopes=SERVICE_SCOPES,
         basic_authorization="Basic " + credentials,
         app_client_id=app_id,
+        user_id=usernames[0][1],
         csrf_cookie=f"{CSRF_COOKIE}={binding}",
         client_credentials_body=client_credentials_body,
         refresh_bodies=refresh_bodies,
@@ -246,6 +248,21 @@ async def _add_login_requests(
         bodies.append(urlencode(form))
     await _insert(db, authorization_requests, rows)
     return bodies
+
+
+async def add_refresh_requests(settings: Settings, seeded: Seeded, count: int, path: Path) -> str:
+    """`count` more never-used refresh tokens on a new session, one request body per line in `path`.
+
+    Returns one more request, for the check before the run.
+    """
+    provider = await open_provider(settings, migrate=False)
+    try:
+        session = await _add_session(provider, seeded.user_id, provider.now())
+        bodies = await _add_refresh_tokens(provider, _database(provider), seeded.app_client_id, session, count + 1)
+    finally:
+        await provider.storage.close()
+    _write_lines(path, bodies[1:])
+    return bodies[0]
 
 
 async def rotated_count(settings: Settings, client_id: str) -> int:

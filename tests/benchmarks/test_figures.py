@@ -134,6 +134,7 @@ def _seeded(tmp_path: Path) -> Seeded:
         service_scopes=("api.read", "api.write"),
         basic_authorization="Basic YTpi",
         app_client_id="bench-app-t",
+        user_id="u",
         csrf_cookie="c=1",
         client_credentials_body=tmp_path / "cc.txt",
         refresh_bodies=tmp_path / "refresh.txt",
