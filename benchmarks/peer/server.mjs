@@ -14,9 +14,9 @@
 // - refresh_token for a public client, rotated on every use (rotateRefreshToken: true), the access
 //   token a JWT as above and an ID token signed RS256 (oidc-provider's default, and ours).
 // - one ES256 and one RS256 signing key in the JWK Set; discovery and JWKS at their usual paths.
-// - the in-memory adapter the library ships and documents as its example (lib/adapters/
-//   memory_adapter.js), unchanged; only its LRU store is given room for the seeded tokens, since the
-//   default store keeps about 1,000 entries and would evict them before they are used.
+// - the generic in-memory adapter the library provides "to get you started" and uses by default
+//   (lib/adapters/memory_adapter.js), unchanged; only its LRU store is given room for the seeded
+//   tokens, since the default store keeps about 1,000 entries and would evict them before their use.
 //
 // Seeding: each refresh token is created through the provider's own model API, as its code flow would
 // leave it (a Session with the user logged in, a Grant for the client with scope "openid profile" and
