@@ -109,3 +109,22 @@ def test_users_list_human_output_is_a_table(cli: Invoke) -> None:
     result = cli("users", "list")
     assert result.exit_code == 0
     assert "heidi" in result.stdout and "username" in result.stdout
+
+
+def test_k38_a_username_that_normalises_to_an_existing_one_is_a_duplicate(cli: Invoke) -> None:
+    """K38: `quac` + KELVIN SIGN, or `quack` in fullwidth letters, folds (NFKC + casefold) to the existing `quack`."""
+    assert cli("users", "add", "quack", "--password-stdin", input="pw-one\n").exit_code == 0
+    for look_alike in ("quac\u212a", "\uff51\uff55\uff41\uff43\uff4b"):
+        result = cli("users", "add", look_alike, "--password-stdin", input="pw-two\n")
+        assert assert_one_line_error(result, 1) == f"user {look_alike!r} already exists"
+    assert [user["username"] for user in json.loads(cli("users", "list", "--json").stdout)] == ["quack"]
+    assert _password_matches(_user("quack"), "pw-one")
+
+
+def test_k38_an_email_that_normalises_to_an_existing_one_is_a_duplicate(cli: Invoke) -> None:
+    """K38: an address that differs from a registered one only by look-alikes cannot open a second account."""
+    assert cli("users", "add", "quack", "--email", "quack@example.com", "--password-stdin", input="pw\n").exit_code == 0
+    for look_alike in ("quac\u212a@example.com", "\uff51uack@example.com"):
+        result = cli("users", "add", "mallory", "--email", look_alike, "--password-stdin", input="pw\n")
+        assert assert_one_line_error(result, 1) == f"a user with e-mail address {look_alike!r} already exists"
+    assert [user["email"] for user in json.loads(cli("users", "list", "--json").stdout)] == ["quack@example.com"]

@@ -139,6 +139,22 @@ async def test_same_email_in_another_case_is_a_duplicate(storage: SqlStorage) ->
         await storage.add_user(make_user("u2", "Alicia", "Alice@Example.COM"))
 
 
+@pytest.mark.parametrize(
+    "look_alike",
+    ["quac\u212a@example.com", "\uff51\uff55\uff41\uff43\uff4b@example.com", "QUACK@EXAMPLE.COM"],
+    ids=["kelvin-sign", "fullwidth", "upper-case"],
+)
+async def test_k38_an_email_that_normalises_to_a_registered_one_is_a_duplicate(
+    storage: SqlStorage, look_alike: str
+) -> None:
+    """K38: NFKC + casefold of a look-alike (KELVIN SIGN, fullwidth letters) is the registered address."""
+    await storage.add_user(make_user("u1", "quack", "quack@example.com"))
+
+    with pytest.raises(DuplicateError):
+        await storage.add_user(make_user("u2", "mallory", look_alike))
+    assert [user.id for user in await storage.list_users()] == ["u1"]
+
+
 async def test_disabling_a_user_returns_the_updated_user(storage: SqlStorage) -> None:
     """`set_user_disabled` returns the user as stored afterwards, or None for an unknown username_key."""
     await storage.add_user(make_user())
@@ -248,6 +264,18 @@ async def test_get_session_returns_only_a_live_session(storage: SqlStorage) -> N
     assert await storage.get_session("hash-sid1", NOW + 6) is None
     assert await storage.get_session_by_sid("sid1") == dataclasses.replace(session, ended_at=NOW + 5)
     assert await storage.end_session("sid1", NOW + 7) is False
+
+
+async def test_k33_get_session_ignores_the_sessions_of_a_disabled_user(storage: SqlStorage) -> None:
+    """K33: once the user is disabled their session cookie finds no session."""
+    await storage.add_user(make_user())
+    await storage.add_user(make_user("u2", "Bob"))
+    await storage.add_session(make_session("sid1"))
+    await storage.add_session(make_session("sid2", user_id="u2"))
+
+    await storage.set_user_disabled("alice", True)
+    assert await storage.get_session("hash-sid1", NOW) is None
+    assert await storage.get_session("hash-sid2", NOW) is not None
 
 
 async def test_end_session_revokes_its_non_offline_grants_only(storage: SqlStorage) -> None:

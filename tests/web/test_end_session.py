@@ -186,6 +186,34 @@ async def test_k32_logout_revokes_non_offline_refresh_tokens_and_keeps_offline_o
     assert still.status_code == 200, still.text
 
 
+async def test_k33_disabling_the_user_signs_the_browser_out_and_stops_every_token(flows, spa):
+    """K33: after `users disable`, the session cookie signs nobody in (prompt=none is login_required, a plain
+    request goes to the login page), access tokens are 401 / inactive and refresh tokens, offline ones too,
+    are invalid_grant."""
+    await flows.add_client("rs", secret="rs-secret", redirect_uris=(), grant_types=("client_credentials",))
+    online = await flows.tokens()
+    offline = await flows.tokens(scope="openid offline_access")
+    assert await flows.provider.storage.set_user_disabled("alice", True) is not None
+
+    assert not await session_alive(flows)
+    silent = await flows.http.get("/authorize", params=authorization_params(prompt="none"))
+    assert re.search(r"[?&]error=login_required(&|$)", silent.headers["location"])
+    plain = await flows.http.get("/authorize", params=authorization_params())
+    assert plain.status_code == 303
+    assert plain.headers["location"].startswith("/login?")
+    for body in (online, offline):
+        userinfo = await flows.http.get("/userinfo", headers={"Authorization": "Bearer " + body["access_token"]})
+        assert userinfo.status_code == 401
+        assert bearer_error(userinfo) == "invalid_token"
+        introspection = await flows.http.post(
+            "/introspect", data={"token": body["access_token"]}, auth=("rs", "rs-secret")
+        )
+        assert introspection.json() == {"active": False}
+        refreshed = await flows.refresh(body["refresh_token"])
+        assert refreshed.status_code == 400
+        assert refreshed.json()["error"] == "invalid_grant"
+
+
 async def test_expired_id_token_hint_is_still_accepted(flows, spa, clock):
     """An id_token_hint past its exp still identifies the session to end (a logout hint may be old)."""
     body = await flows.tokens()
