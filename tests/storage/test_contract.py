@@ -350,6 +350,22 @@ async def test_redeem_code_wins_exactly_once_and_reuse_revokes(storage: SqlStora
     assert {r.previous_grant_id for r in results if not r.won} == {winners[0]}
 
 
+async def test_failed_redemption_leaves_the_code_unredeemed_and_stores_nothing(storage: SqlStorage) -> None:
+    """A redemption that fails after claiming the code (its refresh token cannot be stored) rolls back whole:
+    the code is not consumed, no grant exists, and the next redemption wins."""
+    await storage.add_code(make_code())
+    await storage.add_grant(make_grant("other"), make_token("taken", "other"))
+
+    with pytest.raises(sa.exc.IntegrityError):
+        await storage.redeem_code("c1", NOW + 1, make_grant(), make_token("taken"))
+
+    code = await storage.get_code("c1")
+    assert code is not None and (code.consumed_at, code.grant_id) == (None, None)
+    assert await storage.get_grant("g1") is None
+    redemption = await storage.redeem_code("c1", NOW + 2, make_grant(), make_token("rt1"))
+    assert redemption.won is True
+
+
 async def test_burned_code_cannot_be_redeemed(storage: SqlStorage) -> None:
     """After `burn_code` a redemption loses and stores nothing."""
     await storage.add_code(make_code())
