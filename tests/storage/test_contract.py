@@ -459,6 +459,18 @@ async def test_failed_successor_insert_leaves_the_presented_token_unrotated(stor
     assert await storage.rotate_refresh_token("rt0", make_token("rt1"), b"sealed", NOW + 30, NOW) is True
 
 
+async def test_database_errors_do_not_carry_the_values_bound_to_them(storage: SqlStorage) -> None:
+    """An error from the database (here a duplicate refresh token hash) names the statement, never its values,
+    so a log line about it cannot leak a stored hash or a password hash."""
+    await storage.add_grant(make_grant(), make_token("secret-hash-value-0123456789"))
+
+    with pytest.raises(sa.exc.IntegrityError) as caught:
+        await storage.add_grant(make_grant("g2"), make_token("secret-hash-value-0123456789", "g2"))
+
+    assert "secret-hash-value-0123456789" not in str(caught.value)
+    assert "hide_parameters" in str(caught.value)
+
+
 async def test_revoke_grant_keeps_the_first_revocation_time(storage: SqlStorage) -> None:
     """Revoking stamps `revoked_at`; revoking again does not move it."""
     await storage.add_grant(make_grant(), None)
