@@ -596,6 +596,24 @@ async def test_delete_expired_removes_only_expired_rows(storage: SqlStorage) -> 
     assert await storage.get_refresh_token("rt-live") is not None
 
 
+async def test_delete_expired_drops_sealed_replay_responses_once_their_window_passed(storage: SqlStorage) -> None:
+    """The successor response sealed for the reuse window is dropped after it; the rotated token's row (needed
+    to detect reuse) stays, and a response still inside its window is kept."""
+    await storage.add_grant(make_grant(), make_token("rt0"))
+    await storage.add_grant(make_grant("g2"), make_token("rt-a", "g2"))
+    assert await storage.rotate_refresh_token("rt0", make_token("rt1"), b"sealed-0", NOW + 10, NOW)
+    assert await storage.rotate_refresh_token("rt-a", make_token("rt-b", "g2"), b"sealed-a", NOW + 20, NOW + 10)
+
+    assert await storage.delete_expired(NOW + 10, batch_size=100) == 1
+
+    passed = await storage.get_refresh_token("rt0")
+    assert passed is not None and passed.token.rotated_at == NOW and passed.token.successor_hash == "rt1"
+    assert (passed.token.replay_response, passed.token.replay_until) == (None, None)
+    within = await storage.get_refresh_token("rt-a")
+    assert within is not None and within.token.replay_response == b"sealed-a"
+    assert await storage.delete_expired(NOW + 10, batch_size=100) == 0
+
+
 async def test_delete_expired_deletes_at_most_a_batch_per_table(storage: SqlStorage) -> None:
     """With batch_size 2 and 3 expired requests, one call deletes 2 and the next the last one."""
     for i in range(3):

@@ -16,6 +16,8 @@ from passportoffice.storage.tables import metadata, users
 
 pytestmark = pytest.mark.anyio
 
+HEAD = "0005"
+
 
 def _schema_diff(connection: sa.Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -52,7 +54,7 @@ async def test_pending_is_true_before_upgrade_and_false_after(empty_database_url
     await migrate.upgrade(empty_database_url)
 
     assert await migrate.pending(empty_database_url) is False
-    assert await migrate.current_revision(empty_database_url) == "0001"
+    assert await migrate.current_revision(empty_database_url) == HEAD
 
 
 async def test_upgrade_twice_is_a_no_op(empty_database_url: str) -> None:
@@ -76,7 +78,7 @@ async def test_upgrade_twice_is_a_no_op(empty_database_url: str) -> None:
 
     await migrate.upgrade(empty_database_url)
 
-    assert await migrate.current_revision(empty_database_url) == "0001"
+    assert await migrate.current_revision(empty_database_url) == HEAD
     assert await _read(empty_database_url, sa.select(users.c.id)) == [("u1",)]
 
 

@@ -105,3 +105,28 @@ async def another_instance_rotates(provider) -> list[str]:
 
     other = KeyRing(provider.storage, provider.key_for("signing-keys"), provider.settings)
     return await other.rotate(provider.now())
+
+
+async def test_the_sealed_successor_is_kept_for_the_reuse_window_only(flows, provider, clock):
+    """Within the window the clean-up keeps the sealed successor pair (a second tab still gets it back); after
+    it, the clean-up drops it, and the old token presented again revokes its family as any reuse does."""
+    from passportoffice.storage.tables import refresh_tokens
+
+    await flows.add_user()
+    await flows.add_client()
+    tokens = await flows.tokens()
+    successor = (await flows.refresh(tokens["refresh_token"])).json()
+    await clean_up(provider)
+    assert (await flows.refresh(tokens["refresh_token"])).json() == successor
+
+    clock.advance(provider.settings.refresh_reuse_window)
+    await clean_up(provider)
+    async with provider.storage.db.read() as connection:
+        row = (await connection.execute(
+            sa.select(refresh_tokens).where(refresh_tokens.c.token_hash == provider.hash(tokens["refresh_token"]))
+        )).one()  # fmt: skip
+    assert (row.replay_response, row.replay_until) == (None, None)
+    assert row.successor_hash == provider.hash(successor["refresh_token"])
+    replay = await flows.refresh(tokens["refresh_token"])
+    assert (replay.status_code, replay.json()["error"]) == (400, "invalid_grant")
+    assert (await flows.refresh(successor["refresh_token"])).json()["error"] == "invalid_grant"

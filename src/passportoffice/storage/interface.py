@@ -135,7 +135,8 @@ class ThrottleStore(Protocol):
 
 class MaintenanceStore(Protocol):
     async def delete_expired(self, now: int, batch_size: int) -> int:
-        """Delete up to `batch_size` expired rows per table; returns how many went."""
+        """Delete up to `batch_size` expired rows per table, and drop up to `batch_size` sealed refresh replay
+        responses whose reuse window has passed; returns how many rows were deleted or cleared."""
         ...
 
     async def ping(self) -> None: ...

@@ -135,7 +135,8 @@ refresh_tokens = sa.Table(
     # The successor response, encrypted under a key derived from this (presented) token, kept only
     # for the reuse window so a lost response or a second tab gets the same pair back.
     sa.Column("replay_response", sa.LargeBinary),
-    sa.Column("replay_until", sa.BigInteger),
+    # Indexed so the clean-up finds the sealed responses whose window has passed and drops them.
+    sa.Column("replay_until", sa.BigInteger, index=True),
     sa.Index("ix_refresh_tokens_grant_id", "grant_id"),
 )
 

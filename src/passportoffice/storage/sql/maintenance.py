@@ -9,6 +9,7 @@ from passportoffice.storage.tables import (
     authorization_codes,
     authorization_requests,
     grants,
+    refresh_tokens,
     revoked_access_tokens,
     sessions,
     used_client_assertions,
@@ -34,7 +35,21 @@ class SqlMaintenance(SqlStore):
             async with self.db.write() as c:
                 result = await c.execute(table.delete().where(key.in_(batch)))
             deleted += result.rowcount
-        return deleted
+        # A rotated token's sealed successor response is kept for the reuse window only; the token row
+        # itself stays (for reuse detection) until its family expires.
+        passed = (
+            sa.select(refresh_tokens.c.token_hash)
+            .where(refresh_tokens.c.replay_until <= now)
+            .limit(batch_size)
+            .scalar_subquery()
+        )
+        async with self.db.write() as c:
+            result = await c.execute(
+                refresh_tokens.update()
+                .where(refresh_tokens.c.token_hash.in_(passed))
+                .values(replay_response=None, replay_until=None)
+            )
+        return deleted + result.rowcount
 
     async def ping(self) -> None:
         async with self.db.read() as c:
