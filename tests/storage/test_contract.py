@@ -614,6 +614,22 @@ async def test_delete_expired_drops_sealed_replay_responses_once_their_window_pa
     assert await storage.delete_expired(NOW + 10, batch_size=100) == 0
 
 
+async def test_delete_expired_drops_throttle_counters_whose_window_is_over(storage: SqlStorage) -> None:
+    """Counters whose window has passed go (they would restart at one anyway); a locked-out key inside its
+    window stays locked; without a window nothing of the kind is touched."""
+    for _ in range(3):
+        assert await storage.reserve_login_attempt("old", limit=3, window=300, now=NOW - 300) is True
+        assert await storage.reserve_login_attempt("locked", limit=3, window=300, now=NOW - 299) is True
+
+    assert await storage.delete_expired(NOW, batch_size=100) == 0
+    assert await storage.delete_expired(NOW, batch_size=100, throttle_window=300) == 1
+
+    assert await storage.reserve_login_attempt("locked", limit=3, window=300, now=NOW) is False
+    for _ in range(3):
+        assert await storage.reserve_login_attempt("old", limit=3, window=300, now=NOW) is True
+    assert await storage.reserve_login_attempt("old", limit=3, window=300, now=NOW) is False
+
+
 async def test_delete_expired_deletes_at_most_a_batch_per_table(storage: SqlStorage) -> None:
     """With batch_size 2 and 3 expired requests, one call deletes 2 and the next the last one."""
     for i in range(3):

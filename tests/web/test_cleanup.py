@@ -9,7 +9,13 @@ import anyio
 import pytest
 import sqlalchemy as sa
 
-from passportoffice.storage.tables import authorization_codes, authorization_requests, grants, sessions
+from passportoffice.storage.tables import (
+    authorization_codes,
+    authorization_requests,
+    grants,
+    login_throttle,
+    sessions,
+)
 from passportoffice.web.app import clean_up, reload_keys_forever
 
 pytestmark = pytest.mark.anyio
@@ -29,7 +35,7 @@ async def test_clean_up_removes_every_expired_row_however_many_batches_it_takes(
     """More expired rows than one batch holds are all removed in one clean-up; live rows stay."""
     await flows.add_user()
     await flows.add_client()
-    await flows.tokens()  # a session, a used code, a grant and its refresh token
+    await flows.tokens()  # a session, a used code, a grant and its refresh token, throttle counters
     now = provider.now()
     await park_requests(provider, 25, expires_at=now + 10)
     await park_requests(provider, 3, expires_at=now + 100_000)
@@ -37,7 +43,8 @@ async def test_clean_up_removes_every_expired_row_however_many_batches_it_takes(
 
     deleted = await clean_up(provider, batch_size=4)
 
-    assert deleted == 25 + 1 + 1  # requests, the code, the session
+    assert deleted == 25 + 1 + 1 + 2  # requests, the code, the session, the sign-in's two throttle counters
+    assert await count(provider, login_throttle) == 0
     assert await count(provider, authorization_requests) == 3
     assert await count(provider, authorization_codes) == 0
     assert await count(provider, sessions) == 0
@@ -56,8 +63,8 @@ async def test_clean_up_lets_writing_requests_in_between_its_batches(flows, prov
     events: list[str] = []
     delete_expired = provider.storage.delete_expired
 
-    async def recording(now: int, batch_size: int) -> int:
-        deleted = await delete_expired(now, batch_size)
+    async def recording(now: int, batch_size: int, **options: int) -> int:
+        deleted = await delete_expired(now, batch_size, **options)
         events.append(f"batch {deleted}")
         if len(events) == 2:
             response = await asyncio.wait_for(flows.refresh(tokens["refresh_token"]), timeout=20)

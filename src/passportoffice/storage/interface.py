@@ -134,9 +134,10 @@ class ThrottleStore(Protocol):
 
 
 class MaintenanceStore(Protocol):
-    async def delete_expired(self, now: int, batch_size: int) -> int:
-        """Delete up to `batch_size` expired rows per table, and drop up to `batch_size` sealed refresh replay
-        responses whose reuse window has passed; returns how many rows were deleted or cleared."""
+    async def delete_expired(self, now: int, batch_size: int, throttle_window: int | None = None) -> int:
+        """Delete up to `batch_size` expired rows per table, drop up to `batch_size` sealed refresh replay
+        responses whose reuse window has passed and, given `throttle_window`, login throttling counters
+        whose window is over; returns how many rows were deleted or cleared."""
         ...
 
     async def ping(self) -> None: ...

@@ -167,5 +167,5 @@ login_throttle = sa.Table(
     metadata,
     sa.Column("key", sa.String(128), primary_key=True),
     sa.Column("failures", sa.Integer, nullable=False),
-    sa.Column("window_started", sa.BigInteger, nullable=False),
+    sa.Column("window_started", sa.BigInteger, nullable=False, index=True),
 )

@@ -103,7 +103,8 @@ async def clean_up(provider: Provider, batch_size: int = CLEANUP_BATCH) -> int:
     interval does not fall further behind at every tick.
     """
     total = 0
-    while deleted := await provider.storage.delete_expired(provider.now(), batch_size):
+    window = provider.settings.login_throttle_window
+    while deleted := await provider.storage.delete_expired(provider.now(), batch_size, throttle_window=window):
         total += deleted
         await anyio.sleep(0)  # give waiting requests their turn before the next batch
     return total

@@ -1,4 +1,5 @@
-"""Index refresh_tokens.replay_until, so the clean-up can drop sealed replay responses past their window.
+"""Indexes for the clean-up: sealed refresh replay responses past their window, login throttling counters
+whose window is over.
 
 Revision ID: 0005
 Revises: 0001
@@ -19,7 +20,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index("ix_refresh_tokens_replay_until", "refresh_tokens", ["replay_until"])
+    op.create_index("ix_login_throttle_window_started", "login_throttle", ["window_started"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_login_throttle_window_started", table_name="login_throttle")
     op.drop_index("ix_refresh_tokens_replay_until", table_name="refresh_tokens")
