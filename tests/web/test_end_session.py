@@ -3,13 +3,17 @@ issued (K32, K33, K34)."""
 
 from __future__ import annotations
 
+import os
 import re
 
+import anyio
 import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from typer.testing import CliRunner
 
+from passportoffice.cli.main import app
 from tests.support.flows import authorization_params, error_code, set_cookies
 
 pytestmark = pytest.mark.anyio
@@ -186,14 +190,20 @@ async def test_k32_logout_revokes_non_offline_refresh_tokens_and_keeps_offline_o
     assert still.status_code == 200, still.text
 
 
-async def test_k33_disabling_the_user_signs_the_browser_out_and_stops_every_token(flows, spa):
-    """K33: after `users disable`, the session cookie signs nobody in (prompt=none is login_required, a plain
-    request goes to the login page), access tokens are 401 / inactive and refresh tokens, offline ones too,
-    are invalid_grant."""
+async def test_k33_disabling_the_user_signs_the_browser_out_and_stops_every_token(flows, spa, provider):
+    """K33: after `passportoffice users disable alice` (the real command, on the provider's database), the
+    session cookie signs nobody in (prompt=none is login_required, a plain request goes to the login page),
+    access tokens are 401 / inactive and refresh tokens, offline ones too, are invalid_grant."""
     await flows.add_client("rs", secret="rs-secret", redirect_uris=(), grant_types=("client_credentials",))
     online = await flows.tokens()
     offline = await flows.tokens(scope="openid offline_access")
-    assert await flows.provider.storage.set_user_disabled("alice", True) is not None
+    env = {name: None for name in os.environ if name.startswith("PASSPORTOFFICE_")} | {
+        "PASSPORTOFFICE_DATABASE_URL": provider.settings.resolved_database_url,
+        "PASSPORTOFFICE_SECRET_KEY": "0" * 64,  # the test provider's instance secret
+        "PASSPORTOFFICE_DATA_DIR": str(provider.settings.data_dir),
+    }
+    result = await anyio.to_thread.run_sync(lambda: CliRunner().invoke(app, ["users", "disable", "alice"], env=env))
+    assert result.exit_code == 0, result.output
 
     assert not await session_alive(flows)
     silent = await flows.http.get("/authorize", params=authorization_params(prompt="none"))
