@@ -62,6 +62,9 @@ def _read_password(from_stdin: bool) -> str:
         if "\n" in password:
             fail("the password on standard input must be a single line", 2)
     else:
+        if not _interactive():
+            # getpass would fall back to echoing, warn twice and then abort at the end of the input.
+            fail("standard input is not a terminal: give the password with --password-stdin", 2)
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
         _check_utf8("the password", password)
     if not password:
@@ -70,6 +73,10 @@ def _read_password(from_stdin: bool) -> str:
         # Login refuses longer passwords before hashing them (K43), so this one could never be used.
         fail(f"the password must be at most {MAX_PASSWORD_BYTES} bytes", 2)
     return password
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
 
 
 def _check_utf8(what: str, value: str | None) -> None:
