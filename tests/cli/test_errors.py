@@ -34,7 +34,7 @@ def _commands() -> list[list[str]]:
 
 
 COMMANDS = _commands()
-# The commands that open the configured database (`demo` runs on its own data directory).
+# The commands that open the configured database (`demo` and `demo-api` run on their own settings).
 DATABASE_COMMANDS = [
     ["migrate"],
     ["serve"],
@@ -51,10 +51,10 @@ DATABASE_COMMANDS = [
 
 
 def test_every_command_is_covered_here() -> None:
-    """The sweeps below name every command but `demo`; a new command must be added to them."""
+    """The sweeps below name every command but the demo ones; a new command must be added to them."""
     assert sorted(" ".join(words) for words in COMMANDS) == sorted(
         [" ".join(command[:2] if command[0] in ("users", "clients", "keys") else command[:1])
-         for command in DATABASE_COMMANDS] + ["demo"]
+         for command in DATABASE_COMMANDS] + ["demo", "demo-api"]
     )
 
 

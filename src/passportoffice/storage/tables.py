@@ -37,6 +37,8 @@ clients = sa.Table(
     sa.Column("scopes", sa.JSON, nullable=False),
     sa.Column("origins", sa.JSON, nullable=False),
     sa.Column("first_party", sa.Boolean, nullable=False, default=False),
+    # The refresh token goes only into an HttpOnly cookie, never into a JSON body (issue 4).
+    sa.Column("refresh_cookie", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     sa.Column("audience", sa.String(2048)),
     sa.Column("jwks", sa.JSON),
     sa.Column("id_token_signed_response_alg", sa.String(16), nullable=False),
