@@ -36,7 +36,7 @@ CASES = {
     ),
     "chromium": (
         {"PASSPORTOFFICE_REQUIRE_CHROMIUM": "1"},
-        "tests/browser/test_login_chromium.py::test_a_wrong_password_shows_the_generic_error",
+        "tests/browser/test_spa.py::test_a_wrong_password_shows_the_generic_error_and_the_app_has_no_csp_violation",
         "no Chromium at /nonexistent/chromium (PASSPORTOFFICE_REQUIRE_CHROMIUM=1)",
     ),
 }
