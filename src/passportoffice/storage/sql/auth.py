@@ -7,8 +7,8 @@ from dataclasses import asdict
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from passportoffice.storage.database import Connection
 from passportoffice.storage.records import AuthorizationCode, CodeRedemption, Grant, RefreshToken
 from passportoffice.storage.sql.base import SqlStore, as_tuple
 from passportoffice.storage.tables import (
@@ -120,7 +120,7 @@ class SqlAuthorizationState(SqlStore):
             await c.execute(consents.update().where(*this).values(scopes=merged))
 
 
-async def insert_grant(c: AsyncConnection, grant: Grant, refresh_token: RefreshToken | None) -> None:
+async def insert_grant(c: Connection, grant: Grant, refresh_token: RefreshToken | None) -> None:
     values: dict[str, Any] = asdict(grant)
     values["audience"] = list(grant.audience)
     values["amr"] = list(grant.amr)
