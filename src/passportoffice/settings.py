@@ -102,6 +102,14 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field("text", description="Log lines as text or JSON lines.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     cleanup_interval: int = Field(300, ge=1, description="Seconds between clean-ups of expired rows.")
+    client_cache_ttl: int = Field(
+        5,
+        ge=0,
+        le=60,
+        description="Seconds a registered client is reused after it was read from the database: a removed "
+        "or changed client is refused or seen changed within this bound on every instance. 0 reads it on "
+        "every request (a third of a client credentials grant's cost).",
+    )
 
     @classmethod
     def settings_customise_sources(
