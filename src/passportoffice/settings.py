@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(2, ge=1, description="argon2id iterations (OWASP: m=19 MiB, t=2, p=1).")
     argon2_memory_cost: int = Field(19456, ge=8, description="argon2id memory in KiB.")
     argon2_parallelism: int = Field(1, ge=1, description="argon2id lanes.")
+    argon2_max_threads: int = Field(
+        0,
+        ge=0,
+        description="argon2id hashes computed at once; 0 = one per usable CPU. Each holds argon2_memory_cost "
+        "KiB, and more hashes than CPUs finish no sooner: the others wait their turn in order.",
+    )
     key_activation_delay: int = Field(
         600,
         ge=0,

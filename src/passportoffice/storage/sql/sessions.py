@@ -23,7 +23,7 @@ class SqlSessions(SqlStore):
         values = asdict(session)
         values["amr"] = list(session.amr)
         async with self.db.write() as c:
-            await c.execute(sessions.insert().values(**values))
+            await c.execute(_INSERT_SESSION, values)
 
     async def get_session(self, id_hash: str, now: int) -> Session | None:
         async with self.db.read() as c:
@@ -58,3 +58,4 @@ _GET_LIVE_SESSION = sa.select(sessions).where(
     sessions.c.expires_at > sa.bindparam("now"),
 )
 _GET_SESSION_BY_SID = sa.select(sessions).where(sessions.c.sid == sa.bindparam("sid"))
+_INSERT_SESSION = sessions.insert()
