@@ -7,10 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from passportoffice.storage.records import Grant, RefreshToken, RefreshTokenState
+from passportoffice.storage.records import Grant, RefreshToken, RefreshTokenState, Session, User
 from passportoffice.storage.sql.auth import insert_grant
 from passportoffice.storage.sql.base import SqlStore, as_tuple
-from passportoffice.storage.tables import grants, refresh_tokens
+from passportoffice.storage.tables import grants, refresh_tokens, sessions, users
 
 _successor = refresh_tokens.alias("successor")
 
@@ -39,10 +39,19 @@ class SqlGrants(SqlStore):
             return None
         mapping = row._mapping
         token = RefreshToken(**{name: mapping[name] for name in RefreshToken.__slots__})
+        user = None
+        if mapping["user_id"] is not None:
+            user = User(**{name: mapping["user_" + name] for name in User.__slots__})
+        session = None
+        if mapping["session_sid"] is not None:
+            values = {name: mapping["session_" + name] for name in Session.__slots__}
+            session = Session(**(values | {"amr": as_tuple(values["amr"])}))
         return RefreshTokenState(
             token=token,
             grant=_grant(mapping, "family_"),
             successor_rotated=mapping["successor_rotated_at"] is not None,
+            user=user,
+            session=session,
         )
 
     async def rotate_refresh_token(
@@ -82,9 +91,13 @@ _GET_REFRESH_TOKEN = (
         refresh_tokens,
         *(grants.c[name].label("family_" + name) for name in Grant.__slots__),
         _successor.c.rotated_at.label("successor_rotated_at"),
+        *(users.c[name].label("user_" + name) for name in User.__slots__),
+        *(sessions.c[name].label("session_" + name) for name in Session.__slots__),
     )
     .join(grants, grants.c.id == refresh_tokens.c.grant_id)
     .outerjoin(_successor, _successor.c.token_hash == refresh_tokens.c.successor_hash)
+    .outerjoin(users, users.c.id == grants.c.user_id)
+    .outerjoin(sessions, sessions.c.sid == grants.c.sid)
     .where(refresh_tokens.c.token_hash == sa.bindparam("token_hash"))
 )
 # The compare-and-set: only a token nobody rotated yet can be rotated, whatever runs in parallel.
