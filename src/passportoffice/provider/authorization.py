@@ -61,7 +61,7 @@ async def identify_client(provider: Provider, parameters: Mapping[str, str]) -> 
     client_id = parameters.get("client_id")
     if not client_id:
         raise InvalidRequest("client_id is required")
-    client = await provider.clients.get(client_id) if len(client_id) <= 255 else None
+    client = await provider.storage.get_client(client_id) if len(client_id) <= 255 else None
     if client is None:
         raise InvalidRequest("unknown client_id")
     redirect_uri = parameters.get("redirect_uri")
