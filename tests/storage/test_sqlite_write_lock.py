@@ -97,3 +97,16 @@ async def test_a_failed_write_transaction_rolls_back_everything(sqlite_database:
             await c.execute(revoked_access_tokens.insert(), {"jti": "one", "expires_at": 1})
             await c.execute(revoked_access_tokens.insert(), {"jti": "one", "expires_at": 1})
     assert await _count(database) == 0
+
+
+async def test_a_database_that_cannot_be_read_fails_with_a_database_error(tmp_path: Path) -> None:
+    """Errors of the statements sent straight to the driver are SQLAlchemy's (the web layer's 503s)."""
+    path = tmp_path / "not-a-database.db"
+    path.write_bytes(b"this is not an SQLite file" * 100)
+    database = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        with pytest.raises(sa.exc.DBAPIError):
+            async with database.read() as c:
+                await c.execute(sa.text("SELECT 1"))
+    finally:
+        await database.close()

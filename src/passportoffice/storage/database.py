@@ -89,7 +89,7 @@ class Database:
                 yield _AsyncConnection(connection)
             return
         with self._sqlite.connect() as connection:
-            _driver_connection(connection).execute("BEGIN")
+            _driver_execute(_driver_connection(connection), "BEGIN")
             connection.begin()  # rolled back (ended) when the connection is returned
             yield _InlineConnection(connection)
 
@@ -163,7 +163,7 @@ async def _begin_immediate(driver: sqlite3.Connection) -> None:
     """Take the write lock without ever waiting inside SQLite (which would block the event loop)."""
     deadline = time.monotonic() + SQLITE_LOCK_TIMEOUT
     delay = _LOCK_RETRY_FIRST
-    driver.execute("PRAGMA busy_timeout=0")
+    _driver_execute(driver, "PRAGMA busy_timeout=0")
     try:
         while True:
             try:
@@ -175,4 +175,13 @@ async def _begin_immediate(driver: sqlite3.Connection) -> None:
             await anyio.sleep(delay)
             delay = min(delay * 2, _LOCK_RETRY_MAX)
     finally:
-        driver.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+        _driver_execute(driver, f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+
+
+def _driver_execute(driver: sqlite3.Connection, sql: str) -> None:
+    # Straight to the driver (cheaper than through SQLAlchemy), but failing like SQLAlchemy would: the
+    # web layer answers its database errors with a 503, never a stack trace.
+    try:
+        driver.execute(sql)
+    except sqlite3.Error as exc:
+        raise sa.exc.OperationalError(sql, None, exc) from exc
