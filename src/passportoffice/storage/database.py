@@ -59,6 +59,7 @@ class Database:
             # A down database must give a 503 quickly, not a hang (connect and pool waits are bounded).
             self._engine = create_async_engine(
                 self.url,
+                hide_parameters=True,
                 pool_pre_ping=True,
                 connect_args={"timeout": 5, "command_timeout": 30},
                 pool_size=pool_size,
@@ -132,7 +133,9 @@ class _AsyncConnection:
 
 def _sqlite_engine(url: sa.URL) -> sa.Engine:
     # The URL names aiosqlite (what the settings document); inline, the standard library driver is used.
-    options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    # hide_parameters: an error message or log line never carries the values bound to a statement
+    # (password hashes, token hashes, sealed replay responses).
+    options: dict[str, Any] = {"connect_args": {"check_same_thread": False}, "hide_parameters": True}
     if url.database not in (None, "", ":memory:"):
         # Never wait for a free connection (that would block the event loop): open another one.
         options.update(poolclass=sa.pool.QueuePool, pool_size=_SQLITE_IDLE_CONNECTIONS, max_overflow=-1)

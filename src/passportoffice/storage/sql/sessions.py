@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from passportoffice.storage.records import Session
 from passportoffice.storage.sql.base import SqlStore, as_tuple
-from passportoffice.storage.tables import grants, sessions
+from passportoffice.storage.tables import grants, sessions, users
 
 
 def _session(row: Any) -> Session:
@@ -52,10 +52,16 @@ class SqlSessions(SqlStore):
 
 
 # Built once: every refresh without offline_access checks its session, every login looks for one.
-_GET_LIVE_SESSION = sa.select(sessions).where(
-    sessions.c.id_hash == sa.bindparam("id_hash"),
-    sessions.c.ended_at.is_(None),
-    sessions.c.expires_at > sa.bindparam("now"),
+# A disabled user's browser session signs nobody in any more (K33), without a second query.
+_GET_LIVE_SESSION = (
+    sa.select(sessions)
+    .join(users, users.c.id == sessions.c.user_id)
+    .where(
+        sessions.c.id_hash == sa.bindparam("id_hash"),
+        sessions.c.ended_at.is_(None),
+        sessions.c.expires_at > sa.bindparam("now"),
+        users.c.disabled.is_(False),
+    )
 )
 _GET_SESSION_BY_SID = sa.select(sessions).where(sessions.c.sid == sa.bindparam("sid"))
 _INSERT_SESSION = sessions.insert()

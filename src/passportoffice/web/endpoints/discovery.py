@@ -59,6 +59,8 @@ def metadata(issuer: str, access_token_alg: str) -> dict[str, Any]:
         "authorization_response_iss_parameter_supported": True,
         "frontchannel_logout_supported": False,
         "backchannel_logout_supported": False,
+        # Not a registered metadata name (RFC 8414 §2 allows extensions): where refresh-cookie SPAs refresh.
+        "passportoffice_refresh_cookie_endpoint": issuer + "/token/refresh",
     }
 
 
