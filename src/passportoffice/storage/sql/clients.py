@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from passportoffice.storage.interface import DuplicateError
 from passportoffice.storage.records import Client
 from passportoffice.storage.sql.base import SqlStore
-from passportoffice.storage.tables import clients, consents, grants
+from passportoffice.storage.tables import authorization_codes, authorization_requests, clients, consents, grants
 
 _LIST_FIELDS = {"redirect_uris", "post_logout_redirect_uris", "grant_types", "scopes", "origins"}
 
@@ -54,6 +54,10 @@ class SqlClients(SqlStore):
                 .values(revoked_at=now)
             )
             await c.execute(consents.delete().where(consents.c.client_id == client_id))
+            # Codes and pending requests die with the client: an instance whose client cache still holds the
+            # removed client (for at most client_cache_ttl) must not turn a code into a grant nobody revokes.
+            await c.execute(authorization_codes.delete().where(authorization_codes.c.client_id == client_id))
+            await c.execute(authorization_requests.delete().where(authorization_requests.c.client_id == client_id))
         return bool(result.rowcount)
 
 
