@@ -52,7 +52,7 @@ async def test_pending_is_true_before_upgrade_and_false_after(empty_database_url
     await migrate.upgrade(empty_database_url)
 
     assert await migrate.pending(empty_database_url) is False
-    assert await migrate.current_revision(empty_database_url) == "0001"
+    assert await migrate.current_revision(empty_database_url) == "0003"
 
 
 async def test_upgrade_twice_is_a_no_op(empty_database_url: str) -> None:
@@ -76,7 +76,7 @@ async def test_upgrade_twice_is_a_no_op(empty_database_url: str) -> None:
 
     await migrate.upgrade(empty_database_url)
 
-    assert await migrate.current_revision(empty_database_url) == "0001"
+    assert await migrate.current_revision(empty_database_url) == "0003"
     assert await _read(empty_database_url, sa.select(users.c.id)) == [("u1",)]
 
 

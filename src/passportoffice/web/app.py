@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from passportoffice.errors import OAuthError
 from passportoffice.provider.context import Provider
+from passportoffice.provider.logout_delivery import LogoutDelivery
 from passportoffice.web.cors import preflight
 from passportoffice.web.endpoints.authorize import authorize
 from passportoffice.web.endpoints.consent import consent
@@ -38,7 +39,7 @@ log = logging.getLogger("passportoffice")
 CLEANUP_BATCH = 1000
 
 
-def create_app(provider: Provider, *, run_cleanup: bool = True) -> Starlette:
+def create_app(provider: Provider, *, run_cleanup: bool = True, deliver_logouts: bool = True) -> Starlette:
     routes = [
         Route("/.well-known/openid-configuration", openid_configuration, methods=["GET"]),
         Route("/.well-known/oauth-authorization-server", openid_configuration, methods=["GET"]),
@@ -56,13 +57,21 @@ def create_app(provider: Provider, *, run_cleanup: bool = True) -> Starlette:
     ]
     routes += [Route(path, preflight, methods=["OPTIONS"]) for path in ("/token", "/userinfo", "/revoke")]
 
+    delivery = LogoutDelivery(provider)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await provider.keyring.ensure_keys(provider.now())
         async with anyio.create_task_group() as tasks:
             if run_cleanup:
                 tasks.start_soon(_clean_up_forever, provider)
+            if deliver_logouts:
+                tasks.start_soon(delivery.run_forever)
             yield
+            if deliver_logouts:
+                delivery.stop()
+                with anyio.move_on_after(provider.settings.backchannel_logout_timeout + 1):
+                    await delivery.stopped.wait()
             tasks.cancel_scope.cancel()
 
     app = Starlette(
@@ -76,6 +85,7 @@ def create_app(provider: Provider, *, run_cleanup: bool = True) -> Starlette:
         lifespan=lifespan,
     )
     app.state.provider = provider
+    app.state.logout_delivery = delivery
     return app
 
 

@@ -9,6 +9,7 @@ from passportoffice.storage.tables import (
     authorization_codes,
     authorization_requests,
     grants,
+    logout_notifications,
     revoked_access_tokens,
     sessions,
     used_client_assertions,
@@ -22,6 +23,7 @@ _EXPIRING = (
     used_client_assertions,
     sessions,
     grants,
+    logout_notifications,
 )
 
 

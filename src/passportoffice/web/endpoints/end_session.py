@@ -46,8 +46,10 @@ async def end_session(request: Request) -> Response:
     session = await current_session(provider, session_cookie(request, provider))
     if session is not None:
         sids.add(session.sid)
-    for sid in sids:
-        await provider.storage.end_session(sid, provider.now())
+    ended = [await provider.storage.end_session(sid, provider.now()) for sid in sids]
+    if any(ended):
+        # Back-Channel Logout §2.5: sent off the request path, by this instance's delivery task.
+        request.app.state.logout_delivery.wake()
     response = await _after_logout(provider, client_id, parameters)
     clear_session_cookie(response, provider)
     return response
