@@ -205,7 +205,9 @@ def bff_settings(provider: Provider, port: int, api_url: str, store: str, **over
 
 
 @contextmanager
-def running_bff(settings: BffSettings, port: int, api: NotesApi, static_dir: Path | None = None) -> Iterator[RunningBff]:
+def running_bff(
+    settings: BffSettings, port: int, api: NotesApi, static_dir: Path | None = None
+) -> Iterator[RunningBff]:
     clock = ShiftClock()
     app = create_bff(settings, clock=clock, static_dir=static_dir)
     with serve_in_thread(app, port):
