@@ -113,3 +113,18 @@ def password(provider: Provider, username: str) -> str:
 
 def sub(provider: Provider, username: str) -> str:
     return provider.users[username][1]
+
+
+@pytest.fixture
+def other_bff(provider: Provider, notes_api: NotesApi, bff_ports: tuple[int, int], tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A second BFF on the other registered port, with settings changed by the test."""
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+
+        def start(**overrides: object) -> RunningBff:
+            store = f"sqlite+aiosqlite:///{tmp_path / 'other-bff.db'}"
+            settings = bff_settings(provider, bff_ports[1], notes_api.url, store, **overrides)  # type: ignore[attr-defined]
+            return stack.enter_context(running_bff(settings, bff_ports[1], notes_api))
+
+        yield start

@@ -97,12 +97,13 @@ class NotesApi:
 
         async def echo(request: Request) -> Response:
             await authorized(request)
+            body = await request.body()
 
-            async def body() -> AsyncIterator[bytes]:
-                async for chunk in request.stream():
-                    yield chunk
+            async def chunks() -> AsyncIterator[bytes]:
+                for start in range(0, len(body), 65536):
+                    yield body[start : start + 65536]
 
-            return StreamingResponse(body(), media_type="application/octet-stream")
+            return StreamingResponse(chunks(), media_type="application/octet-stream")
 
         async def slow(request: Request) -> Response:
             await authorized(request)
