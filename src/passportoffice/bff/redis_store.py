@@ -28,18 +28,19 @@ return 0
 
 
 class RedisBffStore:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, key_prefix: str = _PREFIX) -> None:
         self._redis: redis.Redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self._prefix = key_prefix
 
     async def put_login(self, state: str, sealed: bytes, expires_at: int) -> None:
-        await self._redis.set(_PREFIX + "login:" + state, sealed, exat=expires_at)
+        await self._redis.set(self._prefix + "login:" + state, sealed, exat=expires_at)
 
     async def take_login(self, state: str, now: int) -> bytes | None:
-        value = await self._redis.getdel(_PREFIX + "login:" + state)
+        value = await self._redis.getdel(self._prefix + "login:" + state)
         return None if value is None else _bytes(value)
 
     async def add_session(self, session: StoredSession) -> None:
-        key = _PREFIX + "session:" + session.id_hash
+        key = self._prefix + "session:" + session.id_hash
         mapping: dict[str | bytes, bytes | str | int] = {
             "sub": session.sub,
             "sid": session.sid or "",
@@ -59,7 +60,7 @@ class RedisBffStore:
             await pipe.execute()
 
     async def get_session(self, id_hash: str, now: int, idle_ttl: int) -> StoredSession | None:
-        values = await self._redis.hgetall(_PREFIX + "session:" + id_hash)
+        values = await self._redis.hgetall(self._prefix + "session:" + id_hash)
         if not values:
             return None
         session = StoredSession(
@@ -77,27 +78,27 @@ class RedisBffStore:
         return session
 
     async def touch_session(self, id_hash: str, now: int) -> None:
-        key = _PREFIX + "session:" + id_hash
+        key = self._prefix + "session:" + id_hash
         if await self._redis.exists(key):
             await self._redis.hset(key, "last_seen_at", now)
 
     async def update_session(self, id_hash: str, version: int, sealed: bytes, now: int) -> bool:
-        updated = await self._redis.eval(_UPDATE, 1, _PREFIX + "session:" + id_hash, str(version), sealed, now)
+        updated = await self._redis.eval(_UPDATE, 1, self._prefix + "session:" + id_hash, str(version), sealed, now)
         return bool(updated == 1)
 
     async def delete_session(self, id_hash: str) -> None:
-        await self._redis.delete(_PREFIX + "session:" + id_hash)
+        await self._redis.delete(self._prefix + "session:" + id_hash)
 
     async def delete_sessions(self, *, sid: str | None, sub: str | None) -> int:
         if sid is not None:
-            index = _PREFIX + "sid:" + sid
+            index = self._prefix + "sid:" + sid
         elif sub is not None:
-            index = _PREFIX + "sub:" + sub
+            index = self._prefix + "sub:" + sub
         else:
             return 0
         deleted = 0
         for member in await self._redis.smembers(index):
-            key = _PREFIX + "session:" + _text(member)
+            key = self._prefix + "session:" + _text(member)
             if sid is not None and sub is not None:
                 owner = await self._redis.hget(key, "sub")
                 if owner is not None and _text(owner) != sub:
@@ -106,26 +107,26 @@ class RedisBffStore:
         return deleted
 
     async def remember_logout_token(self, jti: str, expires_at: int, now: int) -> bool:
-        first = await self._redis.set(_PREFIX + "logout-jti:" + jti, 1, exat=max(expires_at, now + 1), nx=True)
+        first = await self._redis.set(self._prefix + "logout-jti:" + jti, 1, exat=max(expires_at, now + 1), nx=True)
         return bool(first)
 
     async def lock_refresh(self, id_hash: str, owner: str, until: int, now: int) -> bool:
-        taken = await self._redis.set(_PREFIX + "refresh-lock:" + id_hash, owner, exat=max(until, now + 1), nx=True)
+        key = self._prefix + "refresh-lock:" + id_hash
+        taken = await self._redis.set(key, owner, exat=max(until, now + 1), nx=True)
         return bool(taken)
 
     async def unlock_refresh(self, id_hash: str, owner: str) -> None:
-        await self._redis.eval(_UNLOCK, 1, _PREFIX + "refresh-lock:" + id_hash, owner)
+        await self._redis.eval(_UNLOCK, 1, self._prefix + "refresh-lock:" + id_hash, owner)
 
     async def close(self) -> None:
         await self._redis.aclose()
 
-    @staticmethod
-    def _indexes(sid: str | None, sub: str | None) -> list[str]:
+    def _indexes(self, sid: str | None, sub: str | None) -> list[str]:
         keys = []
         if sid is not None:
-            keys.append(_PREFIX + "sid:" + sid)
+            keys.append(self._prefix + "sid:" + sid)
         if sub is not None:
-            keys.append(_PREFIX + "sub:" + sub)
+            keys.append(self._prefix + "sub:" + sub)
         return keys
 
 
