@@ -93,10 +93,15 @@ def notes_api(provider: Provider) -> Iterator[NotesApi]:
         yield api
 
 
+STATIC = Path(__file__).parent / "static"
+
+
 @pytest.fixture
 def bff(provider: Provider, notes_api: NotesApi, bff_ports: tuple[int, int], tmp_path: Path) -> Iterator[RunningBff]:
-    settings = bff_settings(provider, bff_ports[0], notes_api.url, f"sqlite+aiosqlite:///{tmp_path / 'bff.db'}")  # type: ignore[attr-defined]
-    with running_bff(settings, bff_ports[0], notes_api) as running:
+    """The BFF on the port registered for back-channel logout, serving a small test app (static/)."""
+    store = f"sqlite+aiosqlite:///{tmp_path / 'bff.db'}"
+    settings = bff_settings(provider, bff_ports[0], notes_api.url, store)  # type: ignore[attr-defined]
+    with running_bff(settings, bff_ports[0], notes_api, static_dir=STATIC) as running:
         yield running
 
 

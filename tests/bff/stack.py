@@ -9,6 +9,7 @@ in the login form) is done for it.
 
 from __future__ import annotations
 
+import concurrent.futures
 import sqlite3
 import threading
 import time
@@ -182,7 +183,9 @@ class RunningBff:
             assert stored is not None
             return self.runtime.sealer.open_session(cookie, id_hash, stored.sealed)
 
-        return anyio.run(read)
+        # In a thread of its own: Playwright's sync API keeps an event loop on this one.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(anyio.run, read).result()
 
 
 def bff_settings(provider: Provider, port: int, api_url: str, store: str, **overrides: Any) -> BffSettings:

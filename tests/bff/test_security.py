@@ -250,7 +250,7 @@ def test_a_path_not_on_the_allow_list_gets_404_and_is_never_forwarded(provider, 
     before = bff.api.count()
     response = browser.http.request(method, bff.url + path, headers={**browser.jar.header(), **CSRF,
                                                                      "Origin": bff.settings.origin})
-    assert (response.status_code, response.json()["error"]) == (404, "not_found")
+    assert response.status_code == 404  # JSON `not_found` under an API prefix; the app's own 404 elsewhere
     assert bff.api.count() == before
 
 
