@@ -35,7 +35,7 @@ bench: $(STAMP)
 
 ## Re-pin the dependencies after changing pyproject.toml.
 lock:
-	$(BIN)/pip install -q uv && $(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes \
+	$(BIN)/pip install -q uv && $(BIN)/uv pip compile pyproject.toml --extra demo --extra dev --generate-hashes \
 		--python-version 3.11 -o requirements.lock
 
 clean:

@@ -13,6 +13,8 @@ JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 def test_login_call_the_api_and_log_out(provider: Provider, bff: RunningBff, browser: Browser) -> None:
     """The browser ends up with only the session cookie; the API gets a valid bearer token from the BFF;
     logout revokes the refresh token at the provider and ends the session."""
+    with bff.api.lock:
+        bff.api.notes.clear()  # the API outlives each test
     assert browser.request("GET", "/bff/user").json() == {"authenticated": False}
     landed = browser.login("alice", password(provider, "alice"))
     assert landed.headers["location"] == "/"

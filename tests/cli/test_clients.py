@@ -240,3 +240,45 @@ def test_clients_remove(cli: Invoke) -> None:
     assert cli("clients", "remove", "gone").exit_code == 0
     assert _client("gone") is None
     assert assert_one_line_error(cli("clients", "remove", "gone"), 1) == "no client 'gone'"
+
+
+def test_refresh_cookie_client_is_stored_and_listed(cli: Invoke) -> None:
+    """--refresh-cookie with --public and an --origin is stored, and `list --json` shows it."""
+    result = cli(
+        "clients", "add", "cookie-spa", "--public", "--refresh-cookie", "--origin", "https://app.example",
+        "--redirect-uri", REDIRECT, "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["refresh_cookie"] is True
+    client = _client("cookie-spa")
+    assert client is not None and client.refresh_cookie and client.is_public
+    assert client.grant_types == ("authorization_code", "refresh_token")
+    listed = {entry["client_id"]: entry for entry in json.loads(cli("clients", "list", "--json").stdout)}
+    assert listed["cookie-spa"]["refresh_cookie"] is True
+
+
+def test_clients_are_not_in_refresh_cookie_mode_by_default(cli: Invoke) -> None:
+    """Without the flag the refresh token stays in the JSON body, as before."""
+    result = cli("clients", "add", "spa", "--public", "--origin", "https://app.example", "--redirect-uri", REDIRECT)
+    assert result.exit_code == 0, result.output
+    [entry] = json.loads(cli("clients", "list", "--json").stdout)
+    assert entry["refresh_cookie"] is False
+
+
+@pytest.mark.parametrize(
+    ("options", "needs"),
+    [
+        (["--origin", "https://app.example"], "--public"),
+        (["--public"], "--origin"),
+        (["--public", "--origin", "https://app.example", "--grant", "authorization_code"], "refresh_token"),
+    ],
+    ids=["confidential", "no-origin", "no-refresh-grant"],
+)
+def test_refresh_cookie_client_must_be_public_with_an_origin_and_the_refresh_grant(
+    cli: Invoke, options: list[str], needs: str
+) -> None:
+    """A confidential refresh-cookie client, or one without an origin or refresh_token: one line, nothing stored."""
+    result = cli("clients", "add", "bad", "--refresh-cookie", "--redirect-uri", REDIRECT, *options)
+    message = assert_one_line_error(result, 2)
+    assert "--refresh-cookie" in message and needs in message
+    assert _client("bad") is None

@@ -23,6 +23,7 @@ class Demo:
     process: subprocess.Popen[bytes]
     provider: str  # the issuer, http://localhost:PORT
     app: str  # the demo app, http://localhost:APP_PORT
+    api: str  # the notes API, http://localhost:API_PORT (also its audience)
     data_dir: Path
     stdout: Path
     stderr: Path
@@ -36,6 +37,16 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports (never the fixed demo ports 9000-9003 other runs may use)."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port not in ports and not 9000 <= port <= 9003:
+            ports.append(port)
+    return ports
 
 
 def demo_env() -> dict[str, str]:
@@ -54,21 +65,21 @@ def command() -> list[str]:
 
 @contextmanager
 def running_demo(data_dir: Path, logs: Path) -> Iterator[Demo]:
-    """Start the demo on two free ports, wait until both answer, stop it with Ctrl-C (SIGINT) at the end."""
-    port, app_port = free_port(), free_port()
-    while app_port == port:
-        app_port = free_port()
+    """Start the demo on three free ports, wait until all answer, stop it with Ctrl-C (SIGINT) at the end."""
+    port, app_port, api_port = free_ports(3)
     logs.mkdir(parents=True, exist_ok=True)
     stdout, stderr = logs / f"demo-{port}.out", logs / f"demo-{port}.err"
     # Output goes to files, not pipes: a full pipe would block the server mid-test.
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(
-            [*command(), "demo", "--port", str(port), "--app-port", str(app_port), "--data-dir", str(data_dir)],
+            [*command(), "demo", "--port", str(port), "--app-port", str(app_port), "--api-port", str(api_port),
+             "--data-dir", str(data_dir)],
             env=demo_env(),
             stdout=out,
             stderr=err,
         )
-    demo = Demo(process, f"http://localhost:{port}", f"http://localhost:{app_port}", data_dir, stdout, stderr)
+    demo = Demo(process, f"http://localhost:{port}", f"http://localhost:{app_port}", f"http://localhost:{api_port}",
+                data_dir, stdout, stderr)
     try:
         _wait_until_up(demo)
         yield demo
@@ -90,7 +101,7 @@ def stop(demo: Demo) -> int:
 
 def _wait_until_up(demo: Demo) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
-    pending = [f"{demo.provider}/healthz", f"{demo.app}/"]
+    pending = [f"{demo.provider}/healthz", f"{demo.app}/", f"{demo.api}/healthz"]
     while pending:
         if demo.process.poll() is not None:
             raise AssertionError(f"the demo exited with {demo.process.returncode}:\n{demo.output()}")

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from passportoffice.cli.demo import DEMO_PASSWORD, DEMO_USERNAME
-from tests.demo import Demo, command, demo_env, free_port, running_demo, stop
+from tests.demo import Demo, command, demo_env, free_ports, running_demo, stop
 
 
 class Browser:
@@ -176,8 +176,10 @@ def test_a_busy_port_stops_the_demo_with_an_error_line(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         app_port = busy.getsockname()[1]
+        port, api_port = free_ports(2)
         result = subprocess.run(
-            [*command(), "demo", "--port", str(free_port()), "--app-port", str(app_port), "--data-dir", str(tmp_path)],
+            [*command(), "demo", "--port", str(port), "--app-port", str(app_port), "--api-port", str(api_port),
+             "--data-dir", str(tmp_path)],
             env=demo_env(),
             capture_output=True,
             text=True,

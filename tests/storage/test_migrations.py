@@ -7,14 +7,20 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from passportoffice.storage import migrate
 from passportoffice.storage.database import Database
-from passportoffice.storage.tables import metadata, users
+from passportoffice.storage.sql import SqlStorage
+from passportoffice.storage.tables import clients, metadata, users
 
 pytestmark = pytest.mark.anyio
+
+
+def migrate_head() -> str:
+    return "0003"
 
 
 def _schema_diff(connection: sa.Connection) -> list[Any]:
@@ -52,7 +58,7 @@ async def test_pending_is_true_before_upgrade_and_false_after(empty_database_url
     await migrate.upgrade(empty_database_url)
 
     assert await migrate.pending(empty_database_url) is False
-    assert await migrate.current_revision(empty_database_url) == "0003"
+    assert await migrate.current_revision(empty_database_url) == migrate_head()
 
 
 async def test_upgrade_twice_is_a_no_op(empty_database_url: str) -> None:
@@ -76,7 +82,7 @@ async def test_upgrade_twice_is_a_no_op(empty_database_url: str) -> None:
 
     await migrate.upgrade(empty_database_url)
 
-    assert await migrate.current_revision(empty_database_url) == "0003"
+    assert await migrate.current_revision(empty_database_url) == migrate_head()
     assert await _read(empty_database_url, sa.select(users.c.id)) == [("u1",)]
 
 
@@ -96,3 +102,76 @@ def test_migration_scripts_ship_inside_the_package() -> None:
     assert (scripts / "env.py").is_file()
     assert (scripts / "script.py.mako").is_file()
     assert (scripts / "versions" / "0001_initial.py").is_file()
+    assert (scripts / "versions" / "0002_refresh_cookie.py").is_file()
+    assert (scripts / "versions" / "0003_backchannel_logout.py").is_file()
+
+
+async def _run_alembic(url: str, action: str, revision: str) -> None:
+    database = Database(url)
+    try:
+        async with database.write() as connection:
+            await connection.run_sync(lambda sync: getattr(command, action)(migrate._config(sync), revision))
+    finally:
+        await database.close()
+
+
+async def test_0002_keeps_existing_clients_out_of_refresh_cookie_mode(empty_database_url: str) -> None:
+    """A client registered before 0002 reads back with refresh_cookie false; 0002 also downgrades cleanly."""
+    await migrate.upgrade(empty_database_url)
+    await _run_alembic(empty_database_url, "downgrade", "0001")
+    assert await migrate.current_revision(empty_database_url) == "0001"
+    database = Database(empty_database_url)
+    try:
+        async with database.write() as connection:
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO clients (client_id, token_endpoint_auth_method, redirect_uris, "
+                    "post_logout_redirect_uris, grant_types, scopes, origins, first_party, "
+                    "id_token_signed_response_alg, created_at) VALUES ('old', 'none', '[]', '[]', "
+                    "'[\"authorization_code\"]', '[\"openid\"]', '[]', false, 'RS256', 1)"
+                )
+            )
+    finally:
+        await database.close()
+
+    await migrate.upgrade(empty_database_url)
+
+    assert await migrate.current_revision(empty_database_url) == migrate_head()
+    storage = SqlStorage(Database(empty_database_url))
+    try:
+        client = await storage.get_client("old")
+    finally:
+        await storage.close()
+    assert client is not None and client.refresh_cookie is False
+    assert await _read(empty_database_url, sa.select(clients.c.refresh_cookie)) == [(False,)]
+
+
+async def test_0003_gives_existing_clients_no_back_channel_logout(empty_database_url: str) -> None:
+    """A client registered before 0003 reads back without a back-channel logout URI; 0003 downgrades cleanly."""
+    await migrate.upgrade(empty_database_url)
+    await _run_alembic(empty_database_url, "downgrade", "0002")
+    assert await migrate.current_revision(empty_database_url) == "0002"
+    database = Database(empty_database_url)
+    try:
+        async with database.write() as connection:
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO clients (client_id, token_endpoint_auth_method, redirect_uris, "
+                    "post_logout_redirect_uris, grant_types, scopes, origins, first_party, refresh_cookie, "
+                    "id_token_signed_response_alg, created_at) VALUES ('old', 'none', '[]', '[]', "
+                    "'[\"authorization_code\"]', '[\"openid\"]', '[]', false, false, 'RS256', 1)"
+                )
+            )
+    finally:
+        await database.close()
+
+    await migrate.upgrade(empty_database_url)
+
+    storage = SqlStorage(Database(empty_database_url))
+    try:
+        client = await storage.get_client("old")
+        assert client is not None
+        assert (client.backchannel_logout_uri, client.backchannel_logout_session_required) == (None, False)
+        assert await storage.due_logout_notifications(10**10, 10) == []
+    finally:
+        await storage.close()

@@ -52,6 +52,14 @@ def add(
     origin: Annotated[list[str] | None, typer.Option("--origin", help="CORS origin scheme://host[:port].")] = None,
     post_logout_redirect_uri: Annotated[list[str] | None, typer.Option("--post-logout-redirect-uri")] = None,
     first_party: Annotated[bool, typer.Option("--first-party", help="Our own app: no consent screen.")] = False,
+    refresh_cookie: Annotated[
+        bool,
+        typer.Option(
+            "--refresh-cookie",
+            help="A public SPA whose refresh token lives only in an HttpOnly cookie (needs --origin on the "
+            "provider's site).",
+        ),
+    ] = False,
     audience: Annotated[list[str] | None, typer.Option("--audience", help="API it may get tokens for.")] = None,
     auth_method: Annotated[str | None, typer.Option("--auth-method", help=", ".join(AUTH_METHODS))] = None,
     jwks_file: Annotated[Path | None, typer.Option("--jwks-file", help="Public JWKS (private_key_jwt).")] = None,
@@ -81,6 +89,7 @@ def add(
             first_party=first_party,
             backchannel_logout_uri=backchannel_logout_uri,
             backchannel_logout_session_required=backchannel_logout_session_required,
+            refresh_cookie=refresh_cookie,
         )
     stored, secret = run(_add(client))
     if as_json:
@@ -108,6 +117,7 @@ def _client_from_options(
     first_party: bool,
     backchannel_logout_uri: str | None = None,
     backchannel_logout_session_required: bool = False,
+    refresh_cookie: bool = False,
 ) -> Client:
     if not _CLIENT_ID.fullmatch(client_id):
         raise UsageError(f"invalid client id {client_id!r}: use 1-255 letters, digits and . _ ~ -")
@@ -134,6 +144,8 @@ def _client_from_options(
         _check_backchannel_logout_uri(backchannel_logout_uri)
     elif backchannel_logout_session_required:
         raise UsageError("--backchannel-logout-session-required needs --backchannel-logout-uri")
+    if refresh_cookie:
+        _check_refresh_cookie(public, origins, grant_types)
     return Client(
         client_id=client_id,
         token_endpoint_auth_method=method,
@@ -143,6 +155,7 @@ def _client_from_options(
         post_logout_redirect_uris=tuple(dict.fromkeys(post_logout_redirect_uris)),
         origins=tuple(dict.fromkeys(origins)),
         first_party=first_party,
+        refresh_cookie=refresh_cookie,
         audience=_audience(audiences),
         jwks=_load_jwks(jwks_file) if jwks_file is not None else None,
         backchannel_logout_uri=backchannel_logout_uri,
@@ -159,6 +172,16 @@ def _grant_types(grants: list[str], public: bool) -> tuple[str, ...]:
     if "refresh_token" in grants and "authorization_code" not in grants:
         raise UsageError("refresh_token needs the authorization_code grant, which issues refresh tokens")
     return tuple(dict.fromkeys(grants))
+
+
+def _check_refresh_cookie(public: bool, origins: list[str], grant_types: tuple[str, ...]) -> None:
+    # The cookie replaces what a confidential client would keep server-side; its fetches come from origins.
+    if not public:
+        raise UsageError("--refresh-cookie is for public clients (add --public); a server keeps its own tokens")
+    if not origins:
+        raise UsageError("--refresh-cookie needs at least one --origin: the refresh endpoint answers only those")
+    if "refresh_token" not in grant_types:
+        raise UsageError("--refresh-cookie needs the refresh_token grant (add --grant refresh_token)")
 
 
 def _scopes(values: list[str]) -> tuple[str, ...]:
@@ -275,7 +298,9 @@ def list_clients(
     rows = table("client_id", "auth method", "grants", "redirect URIs", "scopes", "origins")
     for client in clients:
         rows.add_row(
-            client.client_id + (" (first party)" if client.first_party else ""),
+            client.client_id
+            + (" (first party)" if client.first_party else "")
+            + (" (refresh cookie)" if client.refresh_cookie else ""),
             client.token_endpoint_auth_method,
             "\n".join(client.grant_types),
             "\n".join(client.redirect_uris) or "-",
@@ -314,6 +339,7 @@ def _client_json(client: Client) -> dict[str, object]:
         "scopes": list(client.scopes),
         "origins": list(client.origins),
         "first_party": client.first_party,
+        "refresh_cookie": client.refresh_cookie,
         "audience": list(client.audiences),
         "jwks": client.jwks,
         "backchannel_logout_uri": client.backchannel_logout_uri,

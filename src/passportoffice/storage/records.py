@@ -29,6 +29,8 @@ class Client:
     post_logout_redirect_uris: tuple[str, ...] = ()
     origins: tuple[str, ...] = ()
     first_party: bool = False
+    #: Refresh-cookie mode: the refresh token lives only in an HttpOnly cookie set by the provider.
+    refresh_cookie: bool = False
     audience: str | None = None
     jwks: dict[str, object] | None = None
     id_token_signed_response_alg: str = "RS256"

@@ -37,13 +37,17 @@ clients = sa.Table(
     sa.Column("scopes", sa.JSON, nullable=False),
     sa.Column("origins", sa.JSON, nullable=False),
     sa.Column("first_party", sa.Boolean, nullable=False, default=False),
+    # The refresh token goes only into an HttpOnly cookie, never into a JSON body (issue 4).
+    sa.Column("refresh_cookie", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     sa.Column("audience", sa.String(2048)),
     sa.Column("jwks", sa.JSON),
     sa.Column("id_token_signed_response_alg", sa.String(16), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     # OpenID Connect Back-Channel Logout 1.0 §2.2: where logout tokens for this client are POSTed.
     sa.Column("backchannel_logout_uri", sa.String(2048)),
-    sa.Column("backchannel_logout_session_required", sa.Boolean, nullable=False, default=False),
+    sa.Column(
+        "backchannel_logout_session_required", sa.Boolean, nullable=False, default=False, server_default=sa.false()
+    ),
 )
 
 signing_keys = sa.Table(

@@ -14,7 +14,8 @@ from starlette.routing import Route
 from passportoffice.errors import OAuthError
 from passportoffice.provider.context import Provider
 from passportoffice.provider.logout_delivery import LogoutDelivery
-from passportoffice.web.cors import preflight
+from passportoffice.web.cors import preflight, refresh_preflight
+from passportoffice.web.endpoints import refresh_cookie
 from passportoffice.web.endpoints.authorize import authorize
 from passportoffice.web.endpoints.consent import consent
 from passportoffice.web.endpoints.discovery import openid_configuration
@@ -48,6 +49,8 @@ def create_app(provider: Provider, *, run_cleanup: bool = True, deliver_logouts:
         Route("/login", login, methods=["GET", "POST"]),
         Route("/consent", consent, methods=["GET", "POST"]),
         Route("/token", token, methods=["POST"]),
+        Route(refresh_cookie.PATH, refresh_cookie.refresh, methods=["POST"]),
+        Route(refresh_cookie.PATH, refresh_preflight, methods=["OPTIONS"]),
         Route("/userinfo", userinfo, methods=["GET", "POST"]),
         Route("/revoke", revoke, methods=["POST"]),
         Route("/introspect", introspect, methods=["POST"]),
