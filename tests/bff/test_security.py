@@ -273,6 +273,9 @@ def test_what_goes_upstream_and_what_comes_back(provider, bff, browser) -> None:
     assert seen.headers["x-custom"] == "kept"
     for name in ("cookie", "x-requested-with", "origin", "x-private-hop", "proxy-authorization"):
         assert name not in seen.headers, name
+    # The cookie the API set was not kept by the BFF's HTTP client either (it serves every user).
+    assert browser.request("GET", "/api/notes").status_code == 200
+    assert "cookie" not in bff.api.seen[-1].headers
 
 
 def test_bodies_stream_both_ways(provider, bff, browser) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 
@@ -34,12 +35,15 @@ class Bff:
             self.store = open_store(settings.session_store)
         self.sealer = Sealer(settings.secret_key.get_secret_value().encode())
         # No redirects: the provider's endpoints are where its metadata says, an API's answer is passed on as is.
-        self.provider_http = httpx.AsyncClient(timeout=settings.provider_timeout, follow_redirects=False)
+        # No cookie jar either: one client serves every user, so a cookie kept from one response would go
+        # out with another user's requests.
+        self.provider_http = httpx.AsyncClient(
+            timeout=settings.provider_timeout, follow_redirects=False, cookies=_refusing_jar()
+        )
         self.upstream_http = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.upstream_timeout, connect=settings.upstream_connect_timeout),
             follow_redirects=False,
-            # The browser's cookies are never forwarded, and upstream cookies never kept.
-            cookies=None,
+            cookies=_refusing_jar(),
         )
         self.oidc = OidcClient(settings, self.provider_http, self.clock)
         self.sessions = Sessions(settings, self.store, self.sealer, self.oidc, self.clock)
@@ -52,3 +56,7 @@ class Bff:
         await self.upstream_http.aclose()
         assert self.store is not None
         await self.store.close()
+
+
+def _refusing_jar() -> CookieJar:
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))

@@ -190,7 +190,3 @@ class Sessions:
                 self._locks[id_hash] = (lock, users - 1)
 
 
-def with_claims(session: OpenSession) -> dict[str, Any]:
-    return dict(session.data.get("claims", {}))
-
-
