@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from passportoffice.bff.endpoints.backchannel import backchannel_logout
 from passportoffice.bff.endpoints.callback import callback
@@ -45,9 +46,14 @@ def create_bff(
     store: BffStore | None = None,
     clock: Callable[[], float] = time.time,
     static_dir: Path | None = None,
+    pages: ASGIApp | None = None,
 ) -> Starlette:
     """The BFF app. `app.state.bff.aclose()` releases its connections; the app's own lifespan does that
-    when it runs standalone (a mounted app's lifespan is not run by Starlette: call it from yours)."""
+    when it runs standalone (a mounted app's lifespan is not run by Starlette: call it from yours).
+
+    Paths that are neither BFF endpoints nor allow-listed API routes go to `pages` (an ASGI app serving
+    the app's own pages) or `static_dir` when given, else get a JSON 404.
+    """
     bff = Bff(settings, store=store, clock=clock)
 
     def bound(endpoint: Callable[..., Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
@@ -63,9 +69,9 @@ def create_bff(
     for upstream in settings.upstreams:
         routes.append(Route(upstream.prefix, bound(proxy), methods=_ALL_METHODS))
         routes.append(Route(upstream.prefix + "/{path:path}", bound(proxy), methods=_ALL_METHODS))
-    if static_dir is not None:
-        # The app's own pages on the same origin (the demo SPA in BFF mode); API paths were matched above.
-        routes.append(Mount("/", app=StaticFiles(directory=static_dir, html=True)))
+    if pages is not None or static_dir is not None:
+        # The app's own pages on the same origin (an SPA); BFF and API paths were matched above.
+        routes.append(Mount("/", app=pages or StaticFiles(directory=static_dir, html=True)))
     else:
         routes.append(Route("/{path:path}", _not_found, methods=_ALL_METHODS))
 
