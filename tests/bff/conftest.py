@@ -61,6 +61,7 @@ def provider(tmp_path_factory: pytest.TempPathFactory, bff_ports: tuple[int, int
         cli_env, "clients", "add", "bff",
         "--redirect-uri", f"http://localhost:{first}/bff/callback",
         "--redirect-uri", f"http://localhost:{second}/bff/callback",
+        "--redirect-uri", f"http://localhost:{second}/auth/bff/callback",  # mounted under a prefix
         "--post-logout-redirect-uri", f"http://localhost:{first}/",
         "--post-logout-redirect-uri", f"http://localhost:{second}/",
         "--backchannel-logout-uri", f"http://localhost:{first}/bff/backchannel-logout",

@@ -50,3 +50,33 @@ def test_the_mount_example_runs(
             assert (other.status_code, other.json()["error"]) == (404, "not_found")
         finally:
             browser.close()
+
+
+def test_mounted_under_a_prefix(provider: Provider, notes_api: NotesApi, bff_ports: tuple[int, int],
+                                tmp_path: Path) -> None:
+    """`Mount("/auth", bff)` with base_url ending in /auth: login, user and API all live under the prefix, and
+    the allow-list is still matched on the path below it."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from passportoffice.bff import create_bff
+
+    port = bff_ports[1]
+    api_url: str = notes_api.url  # type: ignore[attr-defined]
+    settings = bff_settings(provider, port, api_url, f"sqlite+aiosqlite:///{tmp_path / 'bff.db'}",
+                            base_url=f"http://localhost:{port}/auth")
+    bff = create_bff(settings)
+    with serve_in_thread(Starlette(routes=[Mount("/auth", app=bff)]), port):
+        running = SimpleNamespace(url=f"http://localhost:{port}/auth", settings=settings)
+        browser = Browser(running)  # type: ignore[arg-type]
+        try:
+            browser.login("alice", password(provider, "alice"))
+            assert browser.request("GET", "/api/notes").json()["sub"] == sub(provider, "alice")
+            before = notes_api.count()
+            for path in ("/apix", "/api/%2e%2e/admin", "/api/x%2F..%2Fadmin"):
+                response = browser.http.get(running.url + path, headers={**browser.jar.header(),
+                                                                          "X-Requested-With": "passportoffice"})
+                assert response.status_code == 404, path
+            assert notes_api.count() == before
+        finally:
+            browser.close()

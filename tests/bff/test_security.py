@@ -300,6 +300,15 @@ def test_a_body_over_the_limit_gets_413_and_is_not_forwarded(provider, other_bff
         declared = browser.request("POST", "/api/echo", content=b"x" * 5000)
         assert (declared.status_code, declared.json()["error"]) == (413, "payload_too_large")
         assert small.api.count() == before
+
+        def chunked():  # type: ignore[no-untyped-def]
+            yield b"x" * 3000
+            yield b"x" * 3000
+
+        # Without a declared length the body streams until it passes the limit; then the upstream request
+        # is abandoned and the browser gets 413.
+        streamed = browser.request("POST", "/api/echo", content=chunked())
+        assert (streamed.status_code, streamed.json()["error"]) == (413, "payload_too_large")
     finally:
         browser.close()
 
