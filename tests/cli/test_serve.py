@@ -109,3 +109,46 @@ def test_serve_on_postgres_refuses_pending_migrations(
     monkeypatch.setenv("PASSPORTOFFICE_DATABASE_URL", postgres_database)
     assert cli("users", "add", "alice", "--password-stdin", input="pw\n").exit_code == 0
     assert "alice" in cli("users", "list", "--json").stdout
+
+
+def test_serve_warns_about_refresh_cookie_clients_on_another_site(cli: Invoke, data_dir: Path) -> None:
+    """At start-up `serve` warns once per refresh-cookie origin that is not same-site with the issuer, and
+    says nothing about same-site ones or ordinary clients."""
+    port = _free_port()
+    issuer = "https://auth.example.com"
+    for client_id, origins, cookie in [
+        ("same-site-spa", ["https://app.example.com"], True),
+        ("mixed-spa", ["https://app.example.com", "https://app.example.org"], True),
+        ("cross-site-plain", ["https://app.example.net"], False),
+    ]:
+        options = [arg for origin in origins for arg in ("--origin", origin)]
+        result = cli(
+            "clients", "add", client_id, "--public", *(["--refresh-cookie"] if cookie else []), *options,
+            "--redirect-uri", "https://app.example.com/cb",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PASSPORTOFFICE_")}
+    env["PASSPORTOFFICE_DATA_DIR"] = str(data_dir)
+    process = subprocess.Popen(
+        [*_command(), "serve", "--port", str(port), "--issuer", issuer],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert process.poll() is None, process.communicate()
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=20)
+    warnings = [line for line in stderr.splitlines() if "not on the same site" in line]
+    assert len(warnings) == 1, stderr
+    assert "mixed-spa" in warnings[0] and "https://app.example.org" in warnings[0] and issuer in warnings[0]
+    assert "WARNING" in warnings[0]

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from passportoffice.guard import InvalidToken, TokenVerifier
+from passportoffice.guard.jws import parse_json_object, parse_payload
 from tests.guard.conftest import MakeVerifier
 from tests.guard.support import Signer, access_claims, b64, compact, jwks_of
 
@@ -278,3 +279,20 @@ async def test_mutations_of_a_valid_token_only_ever_raise_invalid_token(verifier
                 mutated = mutated[: max(position, 1)]
         with contextlib.suppress(InvalidToken):
             await verifier.verify("".join(mutated))
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b'{"sub":"a"}', b'{"sub":"a"}  \n', b' {"sub":"a"}', b'{"sub":"a"} x', b'["sub"]', b'"sub"', b"", b"{",
+     b'{"exp":NaN}', b'{"exp":Infinity}', b'{"a":1,"a":2}', b'{"sub":"\xff"}', b'{"sub":"\\ud800"}',
+     b"[" * 5000 + b"]" * 5000],
+)
+def test_parse_payload_answers_as_parse_json_object(payload: bytes) -> None:
+    """parse_payload, the fast path for verified payloads, accepts and refuses exactly what parse_json_object does."""
+    outcomes = []
+    for parse in (parse_json_object, parse_payload):
+        try:
+            outcomes.append(("ok", parse(payload)))
+        except InvalidToken as refused:
+            outcomes.append(("refused", refused.description))
+    assert outcomes[0] == outcomes[1]

@@ -521,3 +521,81 @@ async def test_discovery_names_the_refresh_endpoint_under_a_vendor_key(flows):
     """The endpoint is advertised under a vendor-prefixed (non-standard) metadata name."""
     document = (await flows.http.get("/.well-known/openid-configuration")).json()
     assert document["passportoffice_refresh_cookie_endpoint"] == "https://idp.example/token/refresh"
+
+
+# --- Logout and revocation ---------------------------------------------------------------------
+
+
+async def grant_of(provider, cookie: str):
+    return (await provider.storage.get_refresh_token(provider.hash(cookie))).grant
+
+
+@pytest.mark.parametrize("scope", ["openid profile", "openid offline_access"])
+async def test_logout_revokes_the_cookies_family_and_clears_it(flows, provider, alice, spa, scope):
+    """RP-initiated logout (a navigation carrying the cookie) revokes the family, offline_access or not, and
+    clears the cookie; the old cookie then gets invalid_grant."""
+    cookie = await signed_in(flows, scope)
+    response = await flows.http.get("/end_session", params={"client_id": "spa"})
+    assert response.status_code == 200, response.text
+    assert_cookie_cleared(response)
+    assert (await grant_of(provider, cookie)).revoked_at == provider.now()
+    assert_error(await refresh(flows, cookie), 400, "invalid_grant")
+
+
+async def test_logout_revokes_every_refresh_cookie_of_the_browser(flows, provider, alice, spa):
+    """Two SPAs in one browser: logging out of the provider leaves neither refresh cookie alive."""
+    await flows.add_client("notes", refresh_cookie=True, origins=(APP,))
+    first = await signed_in(flows, "openid offline_access")
+    auth = await flows.authorize("notes", scope="openid offline_access")
+    second = set_cookies(await flows.exchange(auth, "notes", headers=BROWSER))[refresh_cookie_name("notes")]["value"]
+    response = await flows.http.get("/end_session")
+    assert set(set_cookies(response)) >= {COOKIE, refresh_cookie_name("notes")}
+    assert (await grant_of(provider, first)).revoked_at is not None
+    assert (await grant_of(provider, second)).revoked_at is not None
+
+
+async def test_logout_ignores_a_cookie_whose_token_belongs_to_another_client(flows, provider, alice, spa):
+    """A refresh cookie renamed to another client's name revokes nothing (the token is not that client's)."""
+    await flows.add_client("other-spa", refresh_cookie=True, origins=(APP,))
+    cookie = await signed_in(flows, "openid offline_access")
+    flows.http.cookies.clear()
+    response = await flows.http.get(
+        "/end_session", headers={"Cookie": f"{refresh_cookie_name('other-spa')}={cookie}"}
+    )
+    assert response.status_code == 200
+    assert set_cookies(response)[refresh_cookie_name("other-spa")]["max-age"] == "0"
+    assert (await grant_of(provider, cookie)).revoked_at is None
+
+
+async def test_revoke_with_the_cookie_revokes_its_family_and_clears_it(flows, provider, alice, spa):
+    """/revoke from the SPA (its access token as `token`, the cookie attached) also revokes the cookie's family."""
+    cookie = await signed_in(flows, "openid offline_access")
+    access_token = (await refresh(flows, cookie)).json()["access_token"]
+    successor_grant = await grant_of(provider, cookie)
+    flows.http.cookies.clear()
+    response = await flows.http.post(
+        "/revoke",
+        data={"token": access_token, "client_id": "spa"},
+        headers={**BROWSER, "Cookie": f"{COOKIE}={cookie}"},
+    )
+    assert response.status_code == 200, response.text
+    assert_cookie_cleared(response)
+    assert_credentialed_cors(response)
+    assert (await provider.storage.get_grant(successor_grant.id)).revoked_at == provider.now()
+
+
+async def test_k37_revoke_with_the_cookie_but_without_the_header_is_403_and_revokes_nothing(
+    flows, provider, alice, spa
+):
+    """K37: the cookie authorizes the family's revocation only with the custom header and a registered Origin."""
+    cookie = await signed_in(flows, "openid offline_access")
+    access_token = (await refresh(flows, cookie, scope="openid")).json()["access_token"]
+    flows.http.cookies.clear()
+    response = await flows.http.post(
+        "/revoke",
+        data={"token": access_token, "client_id": "spa"},
+        headers={"Origin": APP, "Cookie": f"{COOKIE}={cookie}"},
+    )
+    assert_error(response, 403, "access_denied")
+    assert response.headers.get_list("set-cookie") == []
+    assert (await grant_of(provider, cookie)).revoked_at is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import typer
@@ -9,9 +10,13 @@ import typer
 from passportoffice.bootstrap import load_settings, migrate_database, open_provider
 from passportoffice.cli import errors_as_messages, fail, run
 from passportoffice.logs import configure_logging
+from passportoffice.provider.context import Provider
+from passportoffice.provider.refresh_cookies import cross_site_origins
 from passportoffice.settings import Settings
 
 __all__ = ["migrate", "serve"]
+
+log = logging.getLogger("passportoffice")
 
 DatabaseOption = Annotated[
     str | None, typer.Option("--database", help="SQLAlchemy URL (default: SQLite in data_dir).")
@@ -51,6 +56,7 @@ async def _serve(settings: Settings) -> bool:
     configure_logging(settings.log_format, settings.log_level)
     provider = await open_provider(settings, migrate=settings.is_sqlite)
     try:
+        await _warn_about_cross_site_cookie_clients(provider)
         servers = [server(create_app(provider), settings.host, settings.port)]
         typer.echo(f"issuer:    {settings.issuer}")
         typer.echo(f"discovery: {settings.issuer}/.well-known/openid-configuration")
@@ -58,6 +64,20 @@ async def _serve(settings: Settings) -> bool:
         return await serve_together(servers)
     finally:
         await provider.storage.close()
+
+
+async def _warn_about_cross_site_cookie_clients(provider: Provider) -> None:
+    """The same-site rule (README): a refresh cookie from another site is a third-party cookie, blocked."""
+    issuer = provider.settings.issuer
+    for client_id, origin in cross_site_origins(issuer, await provider.storage.list_clients()):
+        log.warning(
+            "refresh-cookie client %s: origin %s is not on the same site as the issuer %s, so browsers will "
+            "block its refresh cookie as a third-party cookie; serve the provider from the app's site "
+            "(e.g. auth.example.com for app.example.com) or use the BFF",
+            client_id,
+            origin,
+            issuer,
+        )
 
 
 def migrate(database: DatabaseOption = None) -> None:

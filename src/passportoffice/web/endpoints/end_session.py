@@ -3,6 +3,9 @@
 The session named by `id_token_hint` ends even when the request carries no cookie (K32), and its
 non-offline refresh tokens are revoked with it. A redirect happens only for an identified client
 to a post_logout_redirect_uri it registered, matched exactly; otherwise a local page (K34).
+Every refresh cookie the browser sends (issue 4) has its family revoked, offline_access or not, and
+is cleared: logging out in a browser leaves no refresh token alive in it. Logout is a top-level
+navigation from the app's own site, so the SameSite=Strict cookies are sent.
 """
 
 from __future__ import annotations
@@ -16,10 +19,13 @@ from passportoffice.errors import InvalidRequest, InvalidToken
 from passportoffice.provider.context import Provider
 from passportoffice.provider.identity import current_session
 from passportoffice.provider.own_tokens import validate_id_token_hint
+from passportoffice.provider.refresh_cookies import revoke_cookie_family
 from passportoffice.web import pages
-from passportoffice.web.cookies import clear_session_cookie, session_cookie
+from passportoffice.web.cookies import clear_refresh_cookie, clear_session_cookie, refresh_cookies, session_cookie
 from passportoffice.web.errors import NO_STORE
 from passportoffice.web.requests import mark_front_channel, read_parameters
+
+_MAX_REFRESH_COOKIES = 20
 
 
 async def end_session(request: Request) -> Response:
@@ -50,8 +56,14 @@ async def end_session(request: Request) -> Response:
     if any(ended):
         # Back-Channel Logout §2.5: sent off the request path, by this instance's delivery task.
         request.app.state.logout_delivery.wake()
+    # Bounded: a browser sends one per refresh-cookie client, and a request may carry only so many cookies.
+    cookies = list(refresh_cookies(request).items())[:_MAX_REFRESH_COOKIES]
+    for cookie_client_id, value in cookies:
+        await revoke_cookie_family(provider, cookie_client_id, value)
     response = await _after_logout(provider, client_id, parameters)
     clear_session_cookie(response, provider)
+    for cookie_client_id, _ in cookies:
+        clear_refresh_cookie(response, cookie_client_id)
     return response
 
 
