@@ -10,7 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from passportoffice.crypto.keys import generate_key
 from tests.bff.stack import (
     API_AUDIENCE,
     Browser,
@@ -69,13 +71,24 @@ def provider(tmp_path_factory: pytest.TempPathFactory, bff_ports: tuple[int, int
         "--scope", "openid", "--scope", "profile", "--scope", "email", "--scope", "offline_access",
         "--audience", API_AUDIENCE, "--first-party", "--auth-method", "client_secret_basic", "--json",
     ))
+    key = generate_key("ES256")
+    (root / "pkjwt.jwks").write_text(json.dumps({"keys": [key.public_jwk]}))
+    pem = key.private_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    _cli(
+        cli_env, "clients", "add", "bff-pkjwt",
+        "--redirect-uri", f"http://localhost:{second}/bff/callback",
+        "--post-logout-redirect-uri", f"http://localhost:{second}/",
+        "--scope", "openid", "--scope", "profile", "--scope", "offline_access",
+        "--audience", API_AUDIENCE, "--first-party",
+        "--auth-method", "private_key_jwt", "--jwks-file", str(root / "pkjwt.jwks"),
+    )
     log_path = root / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen([*_command(), "serve", "--port", str(port), "--issuer", issuer],
                                    env=server_env, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_healthy(process, f"http://127.0.0.1:{port}", log_path)
-        yield Provider(issuer, root / "data", cli_env, client["client_secret"], users)
+        yield Provider(issuer, root / "data", cli_env, client["client_secret"], users, (pem, key.kid))
     finally:
         process.terminate()
         try:

@@ -153,6 +153,8 @@ class Provider:
     cli_env: dict[str, str | None]
     client_secret: str
     users: dict[str, tuple[str, str]]  # username -> (password, sub)
+    #: The client `bff-pkjwt` (private_key_jwt, on the second BFF port): its PEM private key and kid.
+    pkjwt_key: tuple[str, str] = ("", "")
 
     def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         with sqlite3.connect(self.data_dir / "passportoffice.db", timeout=30) as db:

@@ -123,6 +123,37 @@ def test_k27_the_bff_authenticates_as_a_confidential_client(provider, other_bff)
         browser.close()
 
 
+def test_private_key_jwt_instead_of_a_secret(provider, other_bff) -> None:
+    """With `private_key` the BFF authenticates by RFC 7523 assertions at /token and /revoke: it logs in,
+    refreshes, and its logout revokes the grant."""
+    pem, kid = provider.pkjwt_key
+    keyed = other_bff(client_id="bff-pkjwt", client_secret=None, private_key=pem, private_key_kid=kid,
+                      scope="openid profile offline_access")
+    browser = Browser(keyed)
+    try:
+        browser.login("bob", password(provider, "bob"))
+        assert browser.request("GET", "/api/notes").json()["sub"] == sub(provider, "bob")
+        keyed.clock.offset = 600
+        assert browser.request("GET", "/api/notes").status_code == 200  # a refresh, with a new assertion
+        grant = provider.query(
+            "SELECT id FROM grants WHERE client_id = 'bff-pkjwt' ORDER BY created_at DESC, rowid DESC"
+        )[0][0]
+        assert browser.request("POST", "/bff/logout").status_code == 200
+        assert provider.query("SELECT revoked_at FROM grants WHERE id = ?", grant)[0][0] is not None
+    finally:
+        browser.close()
+
+
+def test_exactly_one_client_credential_is_configured(provider) -> None:
+    base = {"issuer": provider.issuer, "client_id": "bff", "secret_key": SECRET_KEY}
+    with pytest.raises(ValidationError, match="give exactly one of client_secret"):
+        BffSettings(**base)
+    with pytest.raises(ValidationError, match="give exactly one of client_secret"):
+        BffSettings(**base, client_secret="s", private_key=provider.pkjwt_key[0])
+    with pytest.raises(ValidationError, match="private_key is not an unencrypted PEM private key"):
+        BffSettings(**base, private_key="not a key")
+
+
 def test_k28_secrets_states_nonces_and_csrf_headers_are_compared_in_constant_time(
     provider, bff, browser, monkeypatch
 ) -> None:

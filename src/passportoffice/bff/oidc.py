@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from urllib.parse import quote_plus, urlencode
 import anyio
 import httpx
 
+from passportoffice.bff.client_assertion import ClientAssertion
 from passportoffice.bff.settings import BffSettings
 from passportoffice.guard.discovery import discover, endpoint
 from passportoffice.guard.errors import InvalidToken
@@ -68,6 +70,7 @@ class OidcClient:
         self._metadata: dict[str, Any] | None = None
         self._lock = anyio.Lock()
         self._id_tokens: TokenVerifier | None = None
+        self._assertion = ClientAssertion(settings)
         self._logout_tokens: TokenVerifier | None = None
 
     async def metadata(self) -> dict[str, Any]:
@@ -206,12 +209,14 @@ class OidcClient:
 
     async def _post(self, url: str, form: dict[str, str]) -> dict[str, Any]:
         settings = self._settings
-        # RFC 6749 §2.3.1: both parts form-urlencoded before Basic encoding.
-        pair = f"{quote_plus(settings.client_id)}:{quote_plus(settings.client_secret.get_secret_value())}"
-        headers = {
-            "Authorization": "Basic " + base64.b64encode(pair.encode()).decode(),
-            "Accept": "application/json",
-        }
+        headers = {"Accept": "application/json"}
+        if settings.client_secret is not None:
+            # RFC 6749 §2.3.1: both parts form-urlencoded before Basic encoding.
+            pair = f"{quote_plus(settings.client_id)}:{quote_plus(settings.client_secret.get_secret_value())}"
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        else:
+            # The wall clock, not self._clock: the provider checks the assertion's iat/exp against its own.
+            form = {**form, "client_id": settings.client_id, **self._assertion.form(url, int(time.time()))}
         try:
             async with self._http.stream(
                 "POST", url, data=form, headers=headers, timeout=settings.provider_timeout

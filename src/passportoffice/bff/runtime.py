@@ -20,6 +20,9 @@ __all__ = ["Bff"]
 
 @dataclass
 class Bff:
+    """`clock` drives session lifetimes and the access token's expiry bookkeeping (tests move it); JWTs
+    are checked (guard) and client assertions made against the wall clock, which the provider shares."""
+
     settings: BffSettings
     store: BffStore | None = None
     clock: Callable[[], float] = time.time

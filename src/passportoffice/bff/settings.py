@@ -60,7 +60,15 @@ class BffSettings(BaseSettings):
 
     issuer: str = Field(description="The provider's issuer URL, exactly as its metadata and tokens carry it.")
     client_id: str = Field(description="The BFF's client_id at the provider (a confidential client).")
-    client_secret: SecretStr = Field(description="Its client secret, sent with client_secret_basic.")
+    client_secret: SecretStr | None = Field(
+        None, description="Its client secret, sent with client_secret_basic. Give this or private_key."
+    )
+    private_key: SecretStr | None = Field(
+        None,
+        description="A PEM private key (RSA 2048+ or EC P-256) for private_key_jwt (RFC 7523 §2.2): no shared "
+        "secret at all; the provider holds only the public key. Give this or client_secret.",
+    )
+    private_key_kid: str | None = Field(None, description="The `kid` of that key in the JWKS registered for it.")
     base_url: str = Field(
         "http://localhost:9003",
         description="The BFF's public URL, mount path included. Its origin is the allowed Origin, and "
@@ -124,6 +132,15 @@ class BffSettings(BaseSettings):
             raise ValueError("secret_key must be at least 32 characters")
         return secret
 
+    @field_validator("private_key")
+    @classmethod
+    def _key_is_usable(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None:
+            from passportoffice.bff.client_assertion import load_key
+
+            load_key(key.get_secret_value())
+        return key
+
     @field_validator("cookie_name")
     @classmethod
     def _host_prefix(cls, name: str) -> str:
@@ -133,6 +150,10 @@ class BffSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> BffSettings:
+        if (self.client_secret is None) == (self.private_key is None):
+            raise ValueError(
+                "give exactly one of client_secret (client_secret_basic) and private_key (private_key_jwt)"
+            )
         if self.session_idle_ttl > self.session_absolute_ttl:
             raise ValueError("session_idle_ttl must not exceed session_absolute_ttl")
         prefixes = [upstream.prefix for upstream in self.upstreams]

@@ -20,8 +20,8 @@ def bff(
     issuer: Annotated[str, typer.Option("--issuer", help="The provider's issuer URL.")],
     client_id: Annotated[str, typer.Option("--client-id", help="The BFF's client_id (confidential).")],
     client_secret_file: Annotated[
-        Path, typer.Option("--client-secret-file", help="File holding the client secret (one line).")
-    ],
+        Path | None, typer.Option("--client-secret-file", help="File holding the client secret (one line).")
+    ] = None,
     upstream: Annotated[
         list[str] | None,
         typer.Option("--upstream", help="PREFIX=URL, e.g. /api=http://localhost:9001 (repeatable)."),
@@ -42,18 +42,31 @@ def bff(
     static_dir: Annotated[
         Path | None, typer.Option("--static-dir", help="Serve the app's own files (an SPA) from here.")
     ] = None,
+    private_key_file: Annotated[
+        Path | None,
+        typer.Option("--private-key-file", help="PEM key for private_key_jwt, instead of a client secret."),
+    ] = None,
+    private_key_kid: Annotated[
+        str | None, typer.Option("--private-key-kid", help="The key's kid in the registered JWKS.")
+    ] = None,
 ) -> None:
     """Run the BFF: the browser gets a session cookie, tokens stay here, API calls are proxied."""
     from passportoffice.bff.settings import BffSettings
 
     with errors_as_messages():
+        if (client_secret_file is None) == (private_key_file is None):
+            raise UsageError("give --client-secret-file or --private-key-file (one of them)")
         values: dict[str, object] = {
             "issuer": issuer,
             "client_id": client_id,
-            "client_secret": _read_secret(client_secret_file, "--client-secret-file"),
             "base_url": base_url or f"http://localhost:{port}",
             "upstreams": tuple(_upstream(value) for value in upstream or []),
         }
+        if client_secret_file is not None:
+            values["client_secret"] = _read_secret(client_secret_file, "--client-secret-file")
+        if private_key_file is not None:
+            values["private_key"] = _read_file(private_key_file, "--private-key-file")
+            values["private_key_kid"] = private_key_kid
         if session_store is not None:
             values["session_store"] = session_store
         if secret_key_file is not None:
@@ -81,6 +94,13 @@ def _read_secret(path: Path, option: str) -> str:
     if not value or "\n" in value:
         raise UsageError(f"{option} {str(path)!r}: must hold one non-empty line")
     return value
+
+
+def _read_file(path: Path, option: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{option} {str(path)!r}: {exc.strerror or exc}") from None
 
 
 def _upstream(value: str) -> dict[str, str]:
