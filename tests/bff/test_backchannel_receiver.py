@@ -150,3 +150,24 @@ async def test_malformed_requests_get_400(receiver, content_type, body) -> None:
     http, _ = receiver
     response = await http.post("/bff/backchannel-logout", content=body, headers={"Content-Type": content_type})
     assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
+
+
+@pytest.mark.parametrize("store", ["redis://127.0.0.1:9/0", "postgresql+asyncpg://nobody@127.0.0.1:9/bff"])
+async def test_an_unreachable_session_store_is_a_503_not_a_500(issuer: LocalIssuer, store: str) -> None:
+    settings = BffSettings(issuer=issuer.url, client_id="bff", client_secret="s", secret_key=SECRET_KEY,
+                           session_store=store)
+    app = create_bff(settings)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost:9003") as http:
+            response = await http.get("/bff/user", headers={"X-Requested-With": "passportoffice",
+                                                            "Cookie": "__Host-passportoffice-bff=abc"})
+        assert (response.status_code, response.json()["error"]) == (503, "temporarily_unavailable")
+        assert response.headers["retry-after"] == "5"
+    finally:
+        await app.state.bff.aclose()
+
+
+async def test_any_other_path_is_a_json_404(receiver) -> None:
+    http, _ = receiver
+    response = await http.get("/anything/else")
+    assert (response.status_code, response.json()["error"]) == (404, "not_found")

@@ -14,6 +14,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import sqlalchemy as sa
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -37,6 +39,8 @@ __all__ = ["create_bff"]
 
 log = logging.getLogger("passportoffice.bff")
 
+# The session store is down or unreachable: a 503 the browser can retry, not a 500.
+_STORE_ERRORS: tuple[type[Exception], ...] = (sa.exc.SQLAlchemyError, RedisError, OSError, TimeoutError)
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
@@ -86,6 +90,7 @@ def create_bff(
             BffError: _bff_error,
             ProviderRejected: _provider_rejected,
             ProviderError: _provider_error,
+            **dict.fromkeys(_STORE_ERRORS, _store_unavailable),
             Exception: _unexpected,
         },
         lifespan=lifespan,
@@ -114,6 +119,13 @@ async def _provider_rejected(request: Request, exc: Exception) -> Response:
 async def _provider_error(request: Request, exc: Exception) -> Response:
     log.warning("provider unavailable: %s", exc)
     return _json_error(502, "provider_unavailable", "the identity provider could not be reached")
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> Response:
+    log.warning("session store unavailable: %s", type(exc).__name__)
+    response = _json_error(503, "temporarily_unavailable", "the session store is unavailable; try again")
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 async def _not_found(request: Request) -> Response:
