@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-12)
 PYTHON ?= python3
+PEER := benchmarks/peer/node_modules/.package-lock.json
 
-.PHONY: run test lint typecheck unit bench lock clean
+.PHONY: run test lint typecheck unit bench bench-growth bench-memory lock clean
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +22,7 @@ run: $(STAMP)
 test: lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -29,9 +30,21 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-## Benchmarks (figures as ratios to their floors, measured in the same run).
-bench: $(STAMP)
+## Benchmarks: ours beside the peer (oidc-provider) and the floors, measured in the same run.
+bench: $(STAMP) $(PEER)
 	$(BIN)/python -m benchmarks.run
+
+## Refresh grant latency with 10 thousand, 1 million and 10 million stored refresh tokens (PostgreSQL).
+bench-growth: $(STAMP)
+	$(BIN)/python -m benchmarks.growth
+
+## RSS of an idle provider, and over 1 million served requests.
+bench-memory: $(STAMP)
+	$(BIN)/python -m benchmarks.memory
+
+# The peer's npm packages, from its lock file (npm ci leaves a copy of the lock in node_modules).
+$(PEER): benchmarks/peer/package-lock.json
+	cd benchmarks/peer && npm ci --no-audit --no-fund --silent
 
 ## Re-pin the dependencies after changing pyproject.toml.
 lock:

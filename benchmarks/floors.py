@@ -5,6 +5,9 @@ argon2id verification. Each is timed in a tight loop with nothing around it, so 
 throughput divided by its floor is the share of the time that goes to the unavoidable work, and one
 minus it is what HTTP, parsing, the database and our own code cost.
 
+Discovery and the JWK Set are compared with a served floor instead: the requests per second of a
+minimal JSON response from the same ASGI server, measured with wrk in the same run (`record`).
+
 The machine is shared, so each floor is the best of several short samples, taken at the start and
 again right before the endpoint that is compared with it: the best sample is the least disturbed one,
 and it makes every ratio conservative.
@@ -45,10 +48,13 @@ class Floors:
             "argon2id_verify_2_threads": (_verifier(settings), 2),
         }
         self._best: dict[str, float] = {}
+        self._best_per_cpu_second: dict[str, float] = {}  # served floors: per second of their server's CPU
 
     def measure(self, name: str) -> None:
-        """Sample `name` (or each part of a composite) and keep the best rate."""
+        """Sample `name` (or each part of a composite) and keep the best rate; served floors are recorded."""
         for part in COMPOSITES.get(name, (name,)):
+            if part not in self._operations:
+                continue
             operation, threads = self._operations[part]
             # Argon2 is slow: give it longer, or a sample holds a handful of hashes.
             seconds = self._seconds * (4 if part.startswith("argon2") else 1)
@@ -57,6 +63,12 @@ class Floors:
                 rate = best_rate(operation, threads, seconds)
             self._best[part] = max(rate, self._best.get(part, 0.0))
 
+    def record(self, name: str, rate: float, per_cpu_second: float | None) -> None:
+        """A served floor's rate, measured elsewhere (with wrk, against its server), and per CPU-second."""
+        self._best[name] = max(rate, self._best.get(name, 0.0))
+        if per_cpu_second:
+            self._best_per_cpu_second[name] = max(per_cpu_second, self._best_per_cpu_second.get(name, 0.0))
+
     def measure_all(self) -> None:
         for name in self._operations:
             self.measure(name)
@@ -64,13 +76,18 @@ class Floors:
     def get(self, name: str) -> float:
         parts = COMPOSITES.get(name)
         if parts is None:
-            return self._best[name]
+            return self._best.get(name, 0.0)  # 0: not measured (a served floor whose run failed)
         # Operations done one after another: their times add up.
         return 1 / sum(1 / self._best[part] for part in parts)
 
+    def get_per_cpu_second(self, name: str) -> float:
+        """In-process floors keep their one CPU busy, so per second is per CPU-second; served ones are not."""
+        return self._best_per_cpu_second.get(name) or self.get(name)
+
     def as_dict(self) -> dict[str, float]:
-        names = [*self._operations, *COMPOSITES]
-        return {name: self.get(name) for name in names}
+        served = [name for name in self._best if name not in self._operations]
+        found = {name: self.get(name) for name in [*self._operations, *COMPOSITES, *served]}
+        return found | {f"{name}_per_cpu_second": rate for name, rate in self._best_per_cpu_second.items()}
 
 
 def _signer(alg: str) -> Callable[[], object]:

@@ -1,7 +1,7 @@
-"""`make bench`: floors in-process, then real `passportoffice serve` processes under wrk, as ratios.
+"""`make bench`: floors, then real servers under wrk (ours, the peer oidc-provider), as ratios.
 
-    python -m benchmarks.run            # 10 s per endpoint, writes benchmarks/results/<UTC date>.json
-    python -m benchmarks.run --quick    # 3 s per endpoint: the self-check, well under 90 s
+    python -m benchmarks.run            # 10 s per scenario: benchmarks/results/<UTC date>.json, .md, PNGs
+    python -m benchmarks.run --quick    # 3 s per scenario: the self-check, under 2 minutes
 
 Exits non-zero when wrk is missing, a server fails, or any response has a status its scenario does not
 expect: a fast error is not throughput.
@@ -21,19 +21,33 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks import peer
+from benchmarks.console import progress_bar, say
 from benchmarks.floors import SERVER_CPU, Floors
 from benchmarks.guard import run_guard_benchmarks
 from benchmarks.guard import summary as guard_summary
-from benchmarks.machine import describe, find_tool
-from benchmarks.measure import WRK_CPUS, check_rotations, run_group
-from benchmarks.report import RESULTS, ScenarioResult, markdown, write_json
-from benchmarks.scenarios import SCENARIO_KEYS, build
+from benchmarks.machine import REPO, describe, find_tool
+from benchmarks.measure import WRK_CPUS, Bench, check_rotations, run_phase
+from benchmarks.report import (
+    RESULTS,
+    SCHEMA,
+    ScenarioResult,
+    compare,
+    markdown_table,
+    side_by_side,
+    write_json,
+    write_summary,
+)
+from benchmarks.scenarios import ENDPOINTS, SCENARIO_KEYS, Scenario, ServerSetup, build, select
 from benchmarks.seed import SeedFailed, rotated_count, seed
 from benchmarks.wrk import Load
 from passportoffice.bootstrap import ConfigError, load_settings
 
 # Single-use bodies seeded per scenario: the floor bounds the rate, the margin covers a noisy floor.
 SEED_MARGIN = 1.5
+QUICK_BUDGET_SECONDS = 120
+DOCS = REPO / "docs" / "benchmarks.md"
+DOCS_START, DOCS_END = "<!-- results:start -->", "<!-- results:end -->"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,12 +80,16 @@ def main(argv: list[str] | None = None) -> int:
         stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
         path = args.output or RESULTS / f"{stamp}{'-quick' if args.quick else ''}.json"
         write_json(path, document)
-        _say(f"wrote {path}")
-    _say(f"done in {document['elapsed_seconds']:.0f} s")
-    if args.quick and document["elapsed_seconds"] > 90:
-        _say("warning: --quick took longer than 90 s")
+        written = [path, *write_summary(path, document)]
+        if not args.quick and args.output is None:  # a full run at the usual place: the docs show it
+            _update_docs(path, document, written)
+            written.append(DOCS)
+        say("wrote " + ", ".join(str(each) for each in written))
+    say(f"done in {document['elapsed_seconds']:.0f} s")
+    if args.quick and document["elapsed_seconds"] > QUICK_BUDGET_SECONDS:
+        say(f"warning: --quick took longer than {QUICK_BUDGET_SECONDS} s")
     if failed:
-        _say("FAILED: " + "; ".join(failed))
+        say("FAILED: " + "; ".join(failed))
         return 1
     return 0
 
@@ -87,58 +105,118 @@ def _bench(
         notes.append("on PostgreSQL the 'others' CPU includes the database server's own processes")
     if taskset is None:
         notes.append("taskset not found: server and wrk ran unpinned, so 'per core' figures are not per core")
+    peer_problem = None if args.no_peer else peer.unavailable()
+    if peer_problem:
+        notes.append(f"the peer cannot run: {peer_problem}")
     for note in notes:
-        _say("note: " + note)
+        say("note: " + note)
     machine = describe(wrk)
+    machine["peer"] = peer.versions()
     load_average = machine["load_average_at_start"]
-    _say(f"{machine['cpu_model']}, {machine['nproc']} CPUs, Python {machine['python']}, load {load_average}")
-    _say("measuring floors in-process...")
+    say(f"{machine['cpu_model']}, {machine['nproc']} CPUs, Python {machine['python']}, load {load_average}")
+    say("measuring floors in-process...")
     floors = Floors(settings, 0.5 if args.quick else 1.0)
     floors.measure_all()
-    _say("  " + ", ".join(f"{name} {value:,.0f}/s" for name, value in floors.as_dict().items()))
+    say("  " + ", ".join(f"{name} {value:,.0f}/s" for name, value in floors.as_dict().items()))
     refresh_count = math.ceil(floors.get("es256_plus_rs256_sign") * load.duration * SEED_MARGIN) + 500
     login_count = math.ceil(floors.get("argon2id_verify_2_threads") * load.duration * SEED_MARGIN) + 100
-    _say(f"seeding {refresh_count} refresh tokens and {login_count} pending logins...")
+    say(f"seeding {refresh_count} refresh tokens and {login_count} pending logins...")
     seeded = asyncio.run(seed(settings, workdir, refresh_tokens=refresh_count, logins=login_count))
-    scenarios = [s for s in build(seeded) if not args.only or s.key in args.only]
-    base_env = dict(os.environ) | {
+    scenarios = select(build(seeded, workdir), args.only, with_peer=not args.no_peer)
+    ours_env = dict(os.environ) | {
         "PASSPORTOFFICE_DATA_DIR": str(settings.data_dir),
         "PASSPORTOFFICE_SECRET_KEY": secret_key,
     }
     if args.database:
-        base_env["PASSPORTOFFICE_DATABASE_URL"] = args.database
+        ours_env["PASSPORTOFFICE_DATABASE_URL"] = args.database
+    bench = Bench(
+        wrk=wrk,
+        taskset=taskset,
+        load=load,
+        workdir=workdir,
+        floors=floors,
+        ours_env=ours_env,
+        settings=settings,
+        seeded=seeded,
+        # The peer seeds as many as ours: the same floor bounds both (each refresh signs an RS256 ID token).
+        peer_refresh_tokens=refresh_count,
+        peer_problem=peer_problem,
+    )
     results: list[ScenarioResult] = []
-    setups = {s.server.name: s.server for s in scenarios}
-    for setup in setups.values():
-        group = [s for s in scenarios if s.server.name == setup.name]
-        results += run_group(setup, group, base_env | setup.env, workdir, wrk, taskset, load, floors)
+    with progress_bar(len(scenarios) * load.duration):
+        for setups, group in _phases(scenarios):
+            results += run_phase(bench, setups, group)
     for result in results:
-        result.floor_per_second = floors.get(result.floor_name)  # the best sample of the whole run
+        if result.floor_name:
+            result.floor_per_second = floors.get(result.floor_name)  # the best sample of the whole run
+            result.floor_per_cpu_second = floors.get_per_cpu_second(result.floor_name)
         if result.key == "refresh_token_rotation" and result.wrk is not None and not result.failures:
             check_rotations(result, asyncio.run(rotated_count(settings, seeded.app_client_id)))
     guard = None
     if not args.only:  # in-process, no server: token validation per core (passportoffice.guard)
-        _say("measuring token validation in-process (guard, PyJWT, floor)...")
-        guard = run_guard_benchmarks(1.0 if args.quick else 3.0)
-        _say(guard_summary(guard))
-    _say("")
-    print(markdown(floors, results))
+        say("measuring token validation in-process (guard, PyJWT, floor)...")
+        guard = run_guard_benchmarks(0.5 if args.quick else 3.0)
+        say(guard_summary(guard))
     failed = [f"{result.key}: {failure}" for result in results for failure in result.failures]
+    scenario_figures = [result.as_dict() for result in results]
     document = {
-        "schema": 1,
+        "schema": SCHEMA,
         "started_at": started_at,
         "quick": args.quick,
         "machine": machine,
         "load": {"duration_s": load.duration, "connections": load.connections, "threads": load.threads},
         "database": "postgresql" if args.database else "sqlite",
         "pinning": {"server_cpu": SERVER_CPU, "wrk_cpus": WRK_CPUS} if taskset else None,
-        "seeded": {"refresh_tokens": refresh_count, "pending_logins": login_count},
+        "seeded": {
+            "refresh_tokens": refresh_count,
+            "peer_refresh_tokens": refresh_count,
+            "pending_logins": login_count,
+        },
         "notes": notes,
         "floors": {name: round(value, 1) for name, value in floors.as_dict().items()},
-        "scenarios": [result.as_dict() for result in results],
+        "scenarios": scenario_figures,
+        "comparisons": compare(scenario_figures, ENDPOINTS),
         "guard": guard,
     }
+    say("")
+    if document["comparisons"]:
+        print(side_by_side(document) + "\n")
+    print(markdown_table(document["floors"], scenario_figures))
     return document, failed
+
+
+def _phases(scenarios: list[Scenario]) -> list[tuple[list[ServerSetup], list[Scenario]]]:
+    """Scenarios grouped by phase, in order, each with the servers it needs in order of first use."""
+    phases: dict[str, tuple[list[ServerSetup], list[Scenario]]] = {}
+    for scenario in scenarios:
+        setups, group = phases.setdefault(scenario.server.phase, ([], []))
+        if scenario.server not in setups:
+            setups.append(scenario.server)
+        group.append(scenario)
+    return list(phases.values())
+
+
+def _update_docs(path: Path, document: dict[str, Any], written: list[Path]) -> None:
+    """Replace the results block of docs/benchmarks.md with this run's side-by-side table and charts."""
+    text = DOCS.read_text()
+    if DOCS_START not in text or DOCS_END not in text:
+        say(f"note: {DOCS} has no {DOCS_START} ... {DOCS_END} block: left as it is")
+        return
+    relative = Path("..") / path.relative_to(REPO).parent
+    charts = [each for each in written if each.suffix == ".png"]
+    block = [
+        DOCS_START,
+        f"Last full run: {document['started_at']} ([summary]({relative / path.with_suffix('.md').name}),"
+        f" [figures]({relative / path.name})).",
+        "",
+        side_by_side(document),
+        "",
+        *(f"![{chart.stem}]({relative / chart.name})" for chart in charts),
+        DOCS_END,
+    ]
+    before, rest = text.split(DOCS_START, 1)
+    after = rest.split(DOCS_END, 1)[1]
+    DOCS.write_text(before + "\n".join(block) + after)
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -150,13 +228,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--database", help="postgresql+asyncpg://... (default: SQLite in a temporary directory)")
     parser.add_argument("--only", action="append", choices=SCENARIO_KEYS, help="run only this scenario (repeatable)")
     parser.add_argument("--keep", metavar="DIR", help="keep the database, request files and server logs in DIR")
-    parser.add_argument("--output", type=Path, help="where to write the JSON (default benchmarks/results/)")
-    parser.add_argument("--no-save", action="store_true", help="print the table only")
+    parser.add_argument(
+        "--output", type=Path, help="where to write the JSON, summary and charts (default benchmarks/results/)"
+    )
+    parser.add_argument("--no-peer", action="store_true", help="leave out the peer (oidc-provider)")
+    parser.add_argument("--no-save", action="store_true", help="print the tables only")
     return parser.parse_args(argv)
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ REDIRECT_URI = "http://127.0.0.1:8400/callback"
 PASSWORD = "correct horse battery staple"
 # More accounts than logins in flight, so no account's throttle counter sees parallel attempts.
 USERS = 64
+SERVICE_SCOPES = ("api.read", "api.write")
 _CHUNK = 5000
 
 
@@ -42,8 +43,11 @@ _CHUNK = 5000
 class Seeded:
     tag: str
     service_client_id: str
+    service_secret: str  # the peer is given the same client, secret and all
+    service_scopes: tuple[str, ...]
     basic_authorization: str  # "Basic ..." for the confidential client
     app_client_id: str  # the public, first-party client whose refresh tokens and logins are used
+    user_id: str  # the user the refresh tokens' session is for
     csrf_cookie: str  # "Cookie" header value that the login bodies' CSRF tokens are bound to
     client_credentials_body: Path
     refresh_bodies: Path  # one body per line, each with a refresh token of its own
@@ -87,7 +91,7 @@ async def _seed(provider: Provider, workdir: Path, *, refresh_tokens: int, login
             token_endpoint_auth_method="client_secret_basic",
             redirect_uris=(),
             grant_types=("client_credentials",),
-            scopes=("api.read", "api.write"),
+            scopes=SERVICE_SCOPES,
             secret_hash=provider.hash(secret),
             audience=AUDIENCE,
             created_at=now,
@@ -109,7 +113,9 @@ async def _seed(provider: Provider, workdir: Path, *, refresh_tokens: int, login
     db = _database(provider)
     session = await _add_session(provider, usernames[0][1], now)
     client_credentials_body = workdir / "client_credentials.txt"
-    client_credentials_body.write_text("grant_type=client_credentials\n")
+    # The scope is named, so ours and the peer (which grants none unless asked) issue the same token.
+    form = {"grant_type": "client_credentials", "scope": " ".join(SERVICE_SCOPES)}
+    client_credentials_body.write_text(urlencode(form) + "\n")
     refresh_bodies = workdir / "refresh_tokens.txt"
     refresh = await _add_refresh_tokens(provider, db, app_id, session, refresh_tokens + 1)
     _write_lines(refresh_bodies, refresh[1:])
@@ -121,8 +127,11 @@ async def _seed(provider: Provider, workdir: Path, *, refresh_tokens: int, login
     return Seeded(
         tag=tag,
         service_client_id=service_id,
+        service_secret=secret,
+        service_scopes=SERVICE_SCOPES,
         basic_authorization="Basic " + credentials,
         app_client_id=app_id,
+        user_id=usernames[0][1],
         csrf_cookie=f"{CSRF_COOKIE}={binding}",
         client_credentials_body=client_credentials_body,
         refresh_bodies=refresh_bodies,
@@ -239,6 +248,21 @@ async def _add_login_requests(
         bodies.append(urlencode(form))
     await _insert(db, authorization_requests, rows)
     return bodies
+
+
+async def add_refresh_requests(settings: Settings, seeded: Seeded, count: int, path: Path) -> str:
+    """`count` more never-used refresh tokens on a new session, one request body per line in `path`.
+
+    Returns one more request, for the check before the run.
+    """
+    provider = await open_provider(settings, migrate=False)
+    try:
+        session = await _add_session(provider, seeded.user_id, provider.now())
+        bodies = await _add_refresh_tokens(provider, _database(provider), seeded.app_client_id, session, count + 1)
+    finally:
+        await provider.storage.close()
+    _write_lines(path, bodies[1:])
+    return bodies[0]
 
 
 async def rotated_count(settings: Settings, client_id: str) -> int:

@@ -1,4 +1,9 @@
-"""One `passportoffice serve` process on a loopback port, optionally pinned to CPUs with taskset."""
+"""One server process on a loopback port, optionally pinned to CPUs with taskset.
+
+`passportoffice serve`, the peer (benchmarks/peer/server.mjs under Node.js) or the ASGI floor
+(benchmarks/asgi_floor.py): each is a command line for a port and a path that answers 200 once it is
+ready to serve.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
 import httpx
 
-_READY_TIMEOUT = 30.0
 _STOP_TIMEOUT = 10.0
 
 
@@ -22,25 +27,42 @@ class ServerFailed(Exception):
 
 
 class Server:
-    def __init__(self, env: dict[str, str], log_path: Path, *, cpus: str | None, taskset: str | None) -> None:
+    def __init__(
+        self,
+        command: Callable[[int], list[str]],
+        env: dict[str, str],
+        log_path: Path,
+        *,
+        cpus: str | None,
+        taskset: str | None,
+        ready_path: str = "/healthz",
+        ready_timeout: float = 30.0,
+        cwd: Path | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.cpus = cpus if taskset else None
+        self.idle_rss_mb: float | None = None  # once ready, before any load
+        self._command = command
         self._env = env
         self._log_path = log_path
         self._taskset = taskset
+        self._ready_path = ready_path
+        self._ready_timeout = ready_timeout
+        self._cwd = cwd
         self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:
-        command = [_executable(), "serve", "--port", str(self.port), "--issuer", f"http://localhost:{self.port}"]
+        command = self._command(self.port)
         if self.cpus is not None and self._taskset:
             command = [self._taskset, "-c", self.cpus, *command]
         with self._log_path.open("ab") as log:
-            # Our own executable with fixed arguments; nothing here comes from outside.
+            # Our own executables with fixed arguments; nothing here comes from outside.
             self._process = subprocess.Popen(  # noqa: S603
-                command, env=self._env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                command, env=self._env, cwd=self._cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
         self._wait_ready()
+        self.idle_rss_mb = round(self.rss_mb(), 1)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
@@ -85,17 +107,22 @@ class Server:
             process.wait()
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + _READY_TIMEOUT
+        deadline = time.monotonic() + self._ready_timeout
         while time.monotonic() < deadline:
-            self.check_alive()
             try:
-                if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
+                self.check_alive()
+            except ServerFailed:
+                self.stop()
+                raise
+            try:
+                if httpx.get(self.url + self._ready_path, timeout=1.0).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        tail = self.log_tail()
         self.stop()
-        raise ServerFailed(f"the server did not answer /healthz within {_READY_TIMEOUT:.0f} s" + self.log_tail())
+        raise ServerFailed(f"the server did not answer {self._ready_path} within {self._ready_timeout:.0f} s" + tail)
 
 
 def free_port() -> int:
@@ -105,7 +132,7 @@ def free_port() -> int:
         return port
 
 
-def _executable() -> str:
+def passportoffice_executable() -> str:
     script = Path(sys.executable).parent / "passportoffice"
     if not script.exists():
         raise ServerFailed(f"{script} not found: install the package first (make bench does)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,13 +61,16 @@ def run_wrk(
     url: str,
     load: Load,
     *,
-    bodies: Path,
+    method: str = "POST",
+    bodies: Path | None,
     once: bool,
     expected: frozenset[int],
     headers: dict[str, str],
     taskset: str | None,
     cpus: str | None,
+    tick: Callable[[float], None] | None = None,
 ) -> WrkResult:
+    """Run wrk once; `tick(elapsed_seconds)` is called a few times a second while it runs."""
     command = [
         wrk,
         "-t",
@@ -85,22 +90,51 @@ def run_wrk(
     if taskset and cpus is not None:
         command = [taskset, "-c", cpus, *command]
     env = os.environ | {
-        "BENCH_BODIES": str(bodies),
+        "BENCH_METHOD": method,
+        "BENCH_BODIES": str(bodies) if bodies is not None else "",
         "BENCH_ONCE": "1" if once else "0",
         "BENCH_THREADS": str(load.threads),
         "BENCH_EXPECT": " ".join(str(status) for status in sorted(expected)),
     }
+    stdout, stderr, returncode = _run(command, env, load.duration + 60, tick)
+    result = parse_output(stdout)
+    if result is None:
+        raise WrkFailed(f"wrk printed no result (exit {returncode}): {(stderr or stdout).strip()[:500]}")
+    return result
+
+
+def _run(
+    command: list[str], env: dict[str, str], timeout: float, tick: Callable[[float], None] | None
+) -> tuple[str, str, int]:
+    started = time.monotonic()
     try:
         # Fixed arguments for a local tool; the header values are ones we generated.
-        done = subprocess.run(  # noqa: S603
-            command, env=env, capture_output=True, text=True, timeout=load.duration + 60, check=False
+        process = subprocess.Popen(  # noqa: S603
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+    except OSError as exc:
         raise WrkFailed(f"wrk did not run: {exc}") from None
-    for line in done.stdout.splitlines():
+    while True:
+        try:
+            stdout, stderr = process.communicate(timeout=0.25)
+        except subprocess.TimeoutExpired:
+            elapsed = time.monotonic() - started
+            if elapsed > timeout:
+                process.kill()
+                process.communicate()
+                raise WrkFailed(f"wrk did not finish within {timeout:.0f} s") from None
+            if tick is not None:
+                tick(elapsed)
+            continue
+        return stdout, stderr, process.returncode
+
+
+def parse_output(stdout: str) -> WrkResult | None:
+    """The result line that benchmarks/lua/requests.lua's done() prints, or None without one."""
+    for line in stdout.splitlines():
         if line.startswith(_MARKER):
             return _parse(json.loads(line.removeprefix(_MARKER)))
-    raise WrkFailed(f"wrk printed no result (exit {done.returncode}): {(done.stderr or done.stdout).strip()[:500]}")
+    return None
 
 
 def _parse(raw: dict[str, Any]) -> WrkResult:

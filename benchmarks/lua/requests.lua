@@ -1,6 +1,7 @@
--- wrk script for every passportoffice benchmark: one POST form body per line of a file.
+-- wrk script for every passportoffice benchmark: one POST form body per line of a file, or a plain GET.
 --
 -- Environment (set by benchmarks/wrk.py):
+--   BENCH_METHOD  "POST" (the default) or "GET" (discovery, JWKS: the same request every time, no body)
 --   BENCH_BODIES  file with one request body per line (form-urlencoded, so never a newline inside)
 --   BENCH_ONCE    "1": each body is sent at most once (refresh tokens, pending login requests);
 --                 otherwise the lines are cycled (a client_credentials request is the same every time)
@@ -25,14 +26,21 @@ function init(args)
   for status in string.gmatch(os.getenv("BENCH_EXPECT") or "200", "%d+") do
     expected[tonumber(status)] = true
   end
+  fixed_request = nil
+  if (os.getenv("BENCH_METHOD") or "POST") == "GET" then
+    fixed_request = wrk.format("GET")
+    once = false
+  end
   bodies = {}
-  local line_number = 0
-  for line in io.lines(os.getenv("BENCH_BODIES")) do
-    -- Thread i takes lines i, i+n, i+2n...: no two threads ever send the same single-use body.
-    if not once or line_number % thread_count == thread_index then
-      bodies[#bodies + 1] = line
+  if not fixed_request then
+    local line_number = 0
+    for line in io.lines(os.getenv("BENCH_BODIES")) do
+      -- Thread i takes lines i, i+n, i+2n...: no two threads ever send the same single-use body.
+      if not once or line_number % thread_count == thread_index then
+        bodies[#bodies + 1] = line
+      end
+      line_number = line_number + 1
     end
-    line_number = line_number + 1
   end
   next_body = 1
   statuses = {}
@@ -41,6 +49,9 @@ function init(args)
 end
 
 function request()
+  if fixed_request then
+    return fixed_request
+  end
   if next_body > #bodies then
     if once then
       -- Out of single-use bodies: this request will fail, and the run is reported as too short of seed.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import random
-import time
 from collections.abc import Callable
 
 import jwt
@@ -113,12 +112,21 @@ async def test_k18_embedded_keys_are_never_trusted(verifier: TokenVerifier, es25
     assert await refusal(verifier, forged) == "the token's signature is invalid"
 
 
-async def test_k40_huge_token_is_refused_before_decoding(verifier: TokenVerifier) -> None:
-    """K40: a 64 MB bearer token is refused on its length alone, in well under a millisecond of work."""
+async def test_k40_huge_token_is_refused_before_decoding(
+    verifier: TokenVerifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """K40: a 64 MB bearer token is refused on its length alone: not one segment of it is decoded."""
+
+    class NoDecoding:
+        @staticmethod
+        def a2b_base64(*_args: object, **_kwargs: object) -> bytes:
+            raise AssertionError("a segment of an oversized token was decoded")
+
+        Error = ValueError
+
+    monkeypatch.setattr("passportoffice.guard.jws.binascii", NoDecoding)
     huge = "eyJ" + "A" * (64 * 1024 * 1024) + ".e30.c2ln"
-    started = time.perf_counter()
     assert await refusal(verifier, huge) == "the token is too large"
-    assert time.perf_counter() - started < 0.05
 
 
 async def test_k40_large_header_is_refused_before_decoding(verifier: TokenVerifier) -> None:

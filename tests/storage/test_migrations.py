@@ -104,6 +104,7 @@ def test_migration_scripts_ship_inside_the_package() -> None:
     assert (scripts / "versions" / "0001_initial.py").is_file()
     assert (scripts / "versions" / "0002_refresh_cookie.py").is_file()
     assert (scripts / "versions" / "0003_backchannel_logout.py").is_file()
+    assert (scripts / "versions" / "0005_cleanup_indexes.py").is_file()
 
 
 async def _run_alembic(url: str, action: str, revision: str) -> None:

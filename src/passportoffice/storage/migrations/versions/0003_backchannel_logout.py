@@ -1,7 +1,7 @@
 """Back-channel logout: client metadata and the outbox of logout notifications.
 
 Revision ID: 0003
-Revises: 0002 (written on 0001; re-chained when main gained 0002)
+Revises: 0005 (written on 0001; re-chained onto main's head when merging main)
 Create Date: 2026-12-04
 
 OpenID Connect Back-Channel Logout 1.0 §2.2 (client metadata) and §2.5 (the logout request, delivered
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
-down_revision: str | Sequence[str] | None = "0002"
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
