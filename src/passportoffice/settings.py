@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(2, ge=1, description="argon2id iterations (OWASP: m=19 MiB, t=2, p=1).")
     argon2_memory_cost: int = Field(19456, ge=8, description="argon2id memory in KiB.")
     argon2_parallelism: int = Field(1, ge=1, description="argon2id lanes.")
+    argon2_max_threads: int = Field(
+        0,
+        ge=0,
+        description="argon2id hashes computed at once; 0 = one per usable CPU. Each holds argon2_memory_cost "
+        "KiB, and more hashes than CPUs finish no sooner: the others wait their turn in order.",
+    )
     key_activation_delay: int = Field(
         600,
         ge=0,
@@ -118,6 +124,14 @@ class Settings(BaseSettings):
     backchannel_logout_poll_interval: float = Field(
         2.0, gt=0, le=300, description="How often (s) each instance looks for due notifications; notifications "
         "queued by this instance are sent at once, this bounds the delay for those queued elsewhere (the CLI)."
+    )
+    client_cache_ttl: int = Field(
+        5,
+        ge=0,
+        le=60,
+        description="Seconds a registered client is reused after it was read from the database: a removed "
+        "or changed client is refused or seen changed within this bound on every instance. 0 reads it on "
+        "every request (a third of a client credentials grant's cost).",
     )
 
     @classmethod
