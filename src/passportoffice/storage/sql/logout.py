@@ -14,9 +14,9 @@ from dataclasses import asdict
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from passportoffice.protocol.secrets import new_token
+from passportoffice.storage.database import Connection
 from passportoffice.storage.records import LogoutNotification
 from passportoffice.storage.sql.base import SqlStore
 from passportoffice.storage.tables import clients, grants, logout_notifications, sessions
@@ -25,13 +25,14 @@ from passportoffice.storage.tables import clients, grants, logout_notifications,
 NOTIFICATION_LIFETIME = 3600
 
 
-async def end_sessions(c: AsyncConnection, where: sa.ColumnElement[bool], now: int) -> int:
+async def end_sessions(c: Connection, where: sa.ColumnElement[bool], now: int) -> int:
     """End the live sessions matching `where`, revoke their non-offline grants, queue their logouts."""
     rows = (
         await c.execute(sa.select(sessions.c.sid, sessions.c.user_id).where(where, sessions.c.ended_at.is_(None)))
     ).all()
     ended = 0
-    for sid, user_id in rows:
+    for row in rows:
+        sid, user_id = row.sid, row.user_id
         result = await c.execute(
             sessions.update().where(sessions.c.sid == sid, sessions.c.ended_at.is_(None)).values(ended_at=now)
         )
