@@ -111,6 +111,20 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field("text", description="Log lines as text or JSON lines.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     cleanup_interval: int = Field(300, ge=1, description="Seconds between clean-ups of expired rows.")
+    logout_token_ttl: int = Field(
+        120, ge=10, le=600, description="Back-channel logout token lifetime (s): it is used at once, on receipt."
+    )
+    backchannel_logout_timeout: float = Field(
+        5.0, gt=0, le=30, description="Per-attempt timeout (s) of a back-channel logout POST: a slow client "
+        "must not hold the delivery worker."
+    )
+    backchannel_logout_attempts: int = Field(
+        5, ge=1, le=20, description="Attempts per notification (backoff 2, 4, 8... s) before it is given up."
+    )
+    backchannel_logout_poll_interval: float = Field(
+        2.0, gt=0, le=300, description="How often (s) each instance looks for due notifications; notifications "
+        "queued by this instance are sent at once, this bounds the delay for those queued elsewhere (the CLI)."
+    )
     client_cache_ttl: int = Field(
         5,
         ge=0,

@@ -34,7 +34,7 @@ def _commands() -> list[list[str]]:
 
 
 COMMANDS = _commands()
-# The commands that open the configured database (`demo` and `demo-api` run on their own settings).
+# The commands that open the configured database (`demo`, `demo-api` and `bff` run on their own settings).
 DATABASE_COMMANDS = [
     ["migrate"],
     ["serve"],
@@ -42,6 +42,7 @@ DATABASE_COMMANDS = [
     ["users", "list"],
     ["users", "disable", "someone"],
     ["users", "enable", "someone"],
+    ["users", "logout", "someone"],
     ["clients", "add", "app", "--public", "--redirect-uri", "https://app.example/cb"],
     ["clients", "list"],
     ["clients", "remove", "app"],
@@ -54,7 +55,7 @@ def test_every_command_is_covered_here() -> None:
     """The sweeps below name every command but the demo ones; a new command must be added to them."""
     assert sorted(" ".join(words) for words in COMMANDS) == sorted(
         [" ".join(command[:2] if command[0] in ("users", "clients", "keys") else command[:1])
-         for command in DATABASE_COMMANDS] + ["demo", "demo-api"]
+         for command in DATABASE_COMMANDS] + ["demo", "demo-api", "bff"]
     )
 
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.anyio
 
 
 def migrate_head() -> str:
-    return "0005"
+    return "0003"
 
 
 def _schema_diff(connection: sa.Connection) -> list[Any]:
@@ -103,6 +103,7 @@ def test_migration_scripts_ship_inside_the_package() -> None:
     assert (scripts / "script.py.mako").is_file()
     assert (scripts / "versions" / "0001_initial.py").is_file()
     assert (scripts / "versions" / "0002_refresh_cookie.py").is_file()
+    assert (scripts / "versions" / "0003_backchannel_logout.py").is_file()
     assert (scripts / "versions" / "0005_cleanup_indexes.py").is_file()
 
 
@@ -144,3 +145,34 @@ async def test_0002_keeps_existing_clients_out_of_refresh_cookie_mode(empty_data
         await storage.close()
     assert client is not None and client.refresh_cookie is False
     assert await _read(empty_database_url, sa.select(clients.c.refresh_cookie)) == [(False,)]
+
+
+async def test_0003_gives_existing_clients_no_back_channel_logout(empty_database_url: str) -> None:
+    """A client registered before 0003 reads back without a back-channel logout URI; 0003 downgrades cleanly."""
+    await migrate.upgrade(empty_database_url)
+    await _run_alembic(empty_database_url, "downgrade", "0002")
+    assert await migrate.current_revision(empty_database_url) == "0002"
+    database = Database(empty_database_url)
+    try:
+        async with database.write() as connection:
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO clients (client_id, token_endpoint_auth_method, redirect_uris, "
+                    "post_logout_redirect_uris, grant_types, scopes, origins, first_party, refresh_cookie, "
+                    "id_token_signed_response_alg, created_at) VALUES ('old', 'none', '[]', '[]', "
+                    "'[\"authorization_code\"]', '[\"openid\"]', '[]', false, false, 'RS256', 1)"
+                )
+            )
+    finally:
+        await database.close()
+
+    await migrate.upgrade(empty_database_url)
+
+    storage = SqlStorage(Database(empty_database_url))
+    try:
+        client = await storage.get_client("old")
+        assert client is not None
+        assert (client.backchannel_logout_uri, client.backchannel_logout_session_required) == (None, False)
+        assert await storage.due_logout_notifications(10**10, 10) == []
+    finally:
+        await storage.close()

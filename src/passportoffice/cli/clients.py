@@ -63,6 +63,14 @@ def add(
     audience: Annotated[list[str] | None, typer.Option("--audience", help="API it may get tokens for.")] = None,
     auth_method: Annotated[str | None, typer.Option("--auth-method", help=", ".join(AUTH_METHODS))] = None,
     jwks_file: Annotated[Path | None, typer.Option("--jwks-file", help="Public JWKS (private_key_jwt).")] = None,
+    backchannel_logout_uri: Annotated[
+        str | None,
+        typer.Option("--backchannel-logout-uri", help="Where logout tokens are POSTed (https, or http on localhost)."),
+    ] = None,
+    backchannel_logout_session_required: Annotated[
+        bool,
+        typer.Option("--backchannel-logout-session-required", help="The client needs `sid` in logout tokens."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON to standard output.")] = False,
 ) -> None:
     """Register a client; a confidential client's secret is printed once, then only its hash is kept."""
@@ -79,6 +87,8 @@ def add(
             scopes=scope or [],
             audiences=audience or [],
             first_party=first_party,
+            backchannel_logout_uri=backchannel_logout_uri,
+            backchannel_logout_session_required=backchannel_logout_session_required,
             refresh_cookie=refresh_cookie,
         )
     stored, secret = run(_add(client))
@@ -105,6 +115,8 @@ def _client_from_options(
     scopes: list[str],
     audiences: list[str],
     first_party: bool,
+    backchannel_logout_uri: str | None = None,
+    backchannel_logout_session_required: bool = False,
     refresh_cookie: bool = False,
 ) -> Client:
     if not _CLIENT_ID.fullmatch(client_id):
@@ -128,6 +140,10 @@ def _client_from_options(
             raise UsageError(f"{option} {uri!r}: {exc.description}") from None
     for value in origins:
         _check_origin(value)
+    if backchannel_logout_uri is not None:
+        _check_backchannel_logout_uri(backchannel_logout_uri)
+    elif backchannel_logout_session_required:
+        raise UsageError("--backchannel-logout-session-required needs --backchannel-logout-uri")
     if refresh_cookie:
         _check_refresh_cookie(public, origins, grant_types)
     return Client(
@@ -142,6 +158,8 @@ def _client_from_options(
         refresh_cookie=refresh_cookie,
         audience=_audience(audiences),
         jwks=_load_jwks(jwks_file) if jwks_file is not None else None,
+        backchannel_logout_uri=backchannel_logout_uri,
+        backchannel_logout_session_required=backchannel_logout_session_required,
     )
 
 
@@ -205,6 +223,26 @@ def _check_origin(origin: str) -> None:
         raise UsageError(f"--origin {origin!r}: leave out the default port, as browsers do")
     if not _ORIGIN.fullmatch(origin):
         raise UsageError(f"--origin {origin!r}: malformed host or port")
+
+
+def _check_backchannel_logout_uri(uri: str) -> None:
+    """Back-Channel Logout 1.0 §2.2: an absolute URL, https except on localhost, never a fragment."""
+    option = f"--backchannel-logout-uri {uri!r}"
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 (parsing the port is the check)
+    except ValueError:
+        raise UsageError(f"{option}: malformed host or port") from None
+    if "#" in uri:
+        raise UsageError(f"{option}: must not contain a fragment")
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise UsageError(f"{option}: must be an absolute https URL")
+    if parts.username is not None or parts.password is not None:
+        raise UsageError(f"{option}: must not contain userinfo")
+    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+        raise UsageError(f"{option}: must use https (http only on localhost)")
+    if len(uri) > _MAX_AUDIENCE_LENGTH or any(char.isspace() for char in uri):
+        raise UsageError(f"{option}: must be at most {_MAX_AUDIENCE_LENGTH} characters without spaces")
 
 
 def _load_jwks(path: Path) -> dict[str, object]:
@@ -304,5 +342,7 @@ def _client_json(client: Client) -> dict[str, object]:
         "refresh_cookie": client.refresh_cookie,
         "audience": list(client.audiences),
         "jwks": client.jwks,
+        "backchannel_logout_uri": client.backchannel_logout_uri,
+        "backchannel_logout_session_required": client.backchannel_logout_session_required,
         "created_at": client.created_at,
     }

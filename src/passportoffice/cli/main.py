@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from passportoffice.cli import OneLineUsageErrors, clients, demo, demo_api, keys, serve, users
+from passportoffice.cli import OneLineUsageErrors, bff, clients, demo, demo_api, keys, serve, users
 
 __all__ = ["app"]
 
@@ -19,6 +19,7 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.command("migrate")(serve.migrate)
 app.command("demo")(demo.demo)
+app.command("bff")(bff.bff)
 app.command("demo-api")(demo_api.demo_api)
 app.add_typer(users.app, name="users")
 app.add_typer(clients.app, name="clients")

@@ -144,8 +144,25 @@ async def _list() -> list[User]:
 
 @app.command("disable")
 def disable(username: str) -> None:
-    """Disable a user: they can no longer log in."""
+    """Disable a user: they can no longer log in, and every session of theirs ends (K33)."""
     typer.echo(f"disabled user {_set_disabled(username, True).username}")
+
+
+@app.command("logout")
+def logout(username: str) -> None:
+    """End every session of a user; their apps are told through back-channel logout."""
+    ended = run(_logout(username_key(username)))
+    if ended is None:
+        fail(f"no user {username!r}")
+    typer.echo(f"ended {ended} session(s) of {username}")
+
+
+async def _logout(key: str) -> int | None:
+    async with opened_provider() as provider:
+        user = await provider.storage.find_user(key)
+        if user is None:
+            return None
+        return await provider.storage.end_user_sessions(user.id, provider.now())
 
 
 @app.command("enable")
@@ -163,7 +180,12 @@ def _set_disabled(username: str, disabled: bool) -> User:
 
 async def _store_disabled(key: str, disabled: bool) -> User | None:
     async with opened_provider() as provider:
-        return await provider.storage.set_user_disabled(key, disabled)
+        user = await provider.storage.set_user_disabled(key, disabled)
+        if user is not None and disabled:
+            # Disabled first, so no new login or refresh can slip in; then the live sessions end and
+            # their clients are told (back-channel logout).
+            await provider.storage.end_user_sessions(user.id, provider.now())
+        return user
 
 
 def _user_json(user: User) -> dict[str, object]:

@@ -102,3 +102,25 @@ def profile_claims(
         claims["email"] = email
         claims["email_verified"] = email_verified
     return claims
+
+
+BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+LOGOUT_TOKEN_TYP = "logout+jwt"  # Back-Channel Logout 1.0 §2.4, §4.1 (explicit typing against confusion)
+
+
+def logout_token_claims(
+    *, issuer: str, client_id: str, subject: str, sid: str | None, issued_at: int, lifetime: int, jti: str
+) -> dict[str, Any]:
+    """Back-Channel Logout 1.0 §2.4: `sub` and/or `sid`, the logout event, and never a `nonce`."""
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "aud": client_id,
+        "iat": issued_at,
+        "exp": issued_at + lifetime,
+        "jti": jti,
+        "sub": subject,
+        "events": {BACKCHANNEL_LOGOUT_EVENT: {}},
+    }
+    if sid is not None:
+        claims["sid"] = sid
+    return claims

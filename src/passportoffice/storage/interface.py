@@ -16,6 +16,7 @@ from passportoffice.storage.records import (
     Client,
     CodeRedemption,
     Grant,
+    LogoutNotification,
     RefreshToken,
     RefreshTokenState,
     Session,
@@ -63,8 +64,25 @@ class SessionStore(Protocol):
 
     async def get_session_by_sid(self, sid: str) -> Session | None: ...
     async def end_session(self, sid: str, now: int) -> bool:
-        """End the session and revoke its non-offline grants, in one transaction."""
+        """End the session, revoke its non-offline grants and queue its back-channel logouts, in one
+        transaction. False when it had already ended (nothing is queued twice)."""
         ...
+
+    async def end_user_sessions(self, user_id: str, now: int) -> int:
+        """End every live session of the user, as `end_session` does each; returns how many ended."""
+        ...
+
+
+class LogoutOutboxStore(Protocol):
+    """Back-channel logout notifications queued by `end_session` (Back-Channel Logout 1.0 §2.5)."""
+
+    async def due_logout_notifications(self, now: int, limit: int) -> Sequence[LogoutNotification]: ...
+    async def claim_logout_notification(self, notification_id: str, now: int, lease_until: int) -> bool:
+        """Compare-and-set: True for the one caller (of any instance) that may send this attempt."""
+        ...
+
+    async def finish_logout_notification(self, notification_id: str) -> None: ...
+    async def retry_logout_notification(self, notification_id: str, next_attempt_at: int) -> None: ...
 
 
 class AuthorizationRequestStore(Protocol):
@@ -148,6 +166,7 @@ class Storage(
     ClientStore,
     KeyStore,
     SessionStore,
+    LogoutOutboxStore,
     AuthorizationRequestStore,
     CodeStore,
     GrantStore,

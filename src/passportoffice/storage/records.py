@@ -35,6 +35,8 @@ class Client:
     jwks: dict[str, object] | None = None
     id_token_signed_response_alg: str = "RS256"
     created_at: int = 0
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
 
     @property
     def is_public(self) -> bool:
@@ -139,3 +141,18 @@ class CodeRedemption:
 
     won: bool
     previous_grant_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogoutNotification:
+    """One back-channel logout to deliver: client `client_id` must end its session(s) of `sub` / `sid`."""
+
+    id: str
+    client_id: str
+    sid: str | None
+    sub: str
+    created_at: int
+    attempts: int
+    next_attempt_at: int
+    expires_at: int
+    claimed_until: int | None = None

@@ -43,6 +43,11 @@ clients = sa.Table(
     sa.Column("jwks", sa.JSON),
     sa.Column("id_token_signed_response_alg", sa.String(16), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # OpenID Connect Back-Channel Logout 1.0 §2.2: where logout tokens for this client are POSTed.
+    sa.Column("backchannel_logout_uri", sa.String(2048)),
+    sa.Column(
+        "backchannel_logout_session_required", sa.Boolean, nullable=False, default=False, server_default=sa.false()
+    ),
 )
 
 signing_keys = sa.Table(
@@ -170,4 +175,22 @@ login_throttle = sa.Table(
     sa.Column("key", sa.String(128), primary_key=True),
     sa.Column("failures", sa.Integer, nullable=False),
     sa.Column("window_started", sa.BigInteger, nullable=False, index=True),
+)
+
+# The outbox of back-channel logout notifications (Back-Channel Logout 1.0 §2.5): a row is written in
+# the same transaction that ends the session, so no ended session goes unannounced, and any instance
+# sharing the database delivers it. A delivery claims its row by a compare-and-set on `claimed_until`.
+logout_notifications = sa.Table(
+    "logout_notifications",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("client_id", sa.String(255), nullable=False),
+    sa.Column("sid", sa.String(64)),
+    sa.Column("sub", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=False, index=True),
+    sa.Column("claimed_until", sa.BigInteger),
+    # Given up after this: a logout announced hours late is worth less than a queue that stays small.
+    sa.Column("expires_at", sa.BigInteger, nullable=False, index=True),
 )

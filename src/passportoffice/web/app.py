@@ -14,6 +14,7 @@ from starlette.routing import Route
 from passportoffice.errors import OAuthError
 from passportoffice.provider.context import Provider
 from passportoffice.provider.keyring import RELOAD_INTERVAL
+from passportoffice.provider.logout_delivery import LogoutDelivery
 from passportoffice.web.cors import preflight, refresh_preflight
 from passportoffice.web.endpoints import refresh_cookie
 from passportoffice.web.endpoints.authorize import authorize
@@ -42,7 +43,7 @@ log = logging.getLogger("passportoffice")
 CLEANUP_BATCH = 1000
 
 
-def create_app(provider: Provider, *, run_cleanup: bool = True) -> Starlette:
+def create_app(provider: Provider, *, run_cleanup: bool = True, deliver_logouts: bool = True) -> Starlette:
     routes = [
         Route("/.well-known/openid-configuration", openid_configuration, methods=["GET"]),
         Route("/.well-known/oauth-authorization-server", openid_configuration, methods=["GET"]),
@@ -62,6 +63,8 @@ def create_app(provider: Provider, *, run_cleanup: bool = True) -> Starlette:
     ]
     routes += [Route(path, preflight, methods=["OPTIONS"]) for path in ("/token", "/userinfo", "/revoke")]
 
+    delivery = LogoutDelivery(provider)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await provider.keyring.ensure_keys(provider.now())
@@ -69,7 +72,13 @@ def create_app(provider: Provider, *, run_cleanup: bool = True) -> Starlette:
             tasks.start_soon(reload_keys_forever, provider)
             if run_cleanup:
                 tasks.start_soon(_clean_up_forever, provider)
+            if deliver_logouts:
+                tasks.start_soon(delivery.run_forever)
             yield
+            if deliver_logouts:
+                delivery.stop()
+                with anyio.move_on_after(provider.settings.backchannel_logout_timeout + 1):
+                    await delivery.stopped.wait()
             tasks.cancel_scope.cancel()
 
     app = Starlette(
@@ -83,6 +92,7 @@ def create_app(provider: Provider, *, run_cleanup: bool = True) -> Starlette:
         lifespan=lifespan,
     )
     app.state.provider = provider
+    app.state.logout_delivery = delivery
     return app
 
 

@@ -7,6 +7,7 @@ from passportoffice.storage.sql.auth import SqlAuthorizationState
 from passportoffice.storage.sql.clients import SqlClients
 from passportoffice.storage.sql.grants import SqlGrants
 from passportoffice.storage.sql.keys import SqlKeys
+from passportoffice.storage.sql.logout import SqlLogoutOutbox
 from passportoffice.storage.sql.maintenance import SqlMaintenance
 from passportoffice.storage.sql.security import SqlSecurityCounters
 from passportoffice.storage.sql.sessions import SqlSessions
@@ -24,6 +25,7 @@ class SqlStorage(
     SqlGrants,
     SqlSecurityCounters,
     SqlMaintenance,
+    SqlLogoutOutbox,
 ):
     """All stores over one `Database`; each base class is one small store sharing `self.db`."""
 

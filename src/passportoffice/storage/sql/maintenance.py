@@ -10,6 +10,7 @@ from passportoffice.storage.tables import (
     authorization_requests,
     grants,
     login_throttle,
+    logout_notifications,
     refresh_tokens,
     revoked_access_tokens,
     sessions,
@@ -24,6 +25,7 @@ _EXPIRING = (
     used_client_assertions,
     sessions,
     grants,
+    logout_notifications,
 )
 
 

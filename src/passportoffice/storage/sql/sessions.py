@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from passportoffice.storage.records import Session
 from passportoffice.storage.sql.base import SqlStore, as_tuple
-from passportoffice.storage.tables import grants, sessions, users
+from passportoffice.storage.sql.logout import end_sessions
+from passportoffice.storage.tables import sessions, users
 
 
 def _session(row: Any) -> Session:
@@ -37,18 +38,11 @@ class SqlSessions(SqlStore):
 
     async def end_session(self, sid: str, now: int) -> bool:
         async with self.db.write() as c:
-            ended = await c.execute(
-                sessions.update()
-                .where(sessions.c.sid == sid, sessions.c.ended_at.is_(None))
-                .values(ended_at=now)
-            )
-            # Without offline_access a refresh token family dies with the session it came from.
-            await c.execute(
-                grants.update()
-                .where(grants.c.sid == sid, grants.c.offline.is_(False), grants.c.revoked_at.is_(None))
-                .values(revoked_at=now)
-            )
-        return bool(ended.rowcount)
+            return await end_sessions(c, sessions.c.sid == sid, now) == 1
+
+    async def end_user_sessions(self, user_id: str, now: int) -> int:
+        async with self.db.write() as c:
+            return await end_sessions(c, sessions.c.user_id == user_id, now)
 
 
 # Built once: every refresh without offline_access checks its session, every login looks for one.

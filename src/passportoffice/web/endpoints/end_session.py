@@ -52,8 +52,10 @@ async def end_session(request: Request) -> Response:
     session = await current_session(provider, session_cookie(request, provider))
     if session is not None:
         sids.add(session.sid)
-    for sid in sids:
-        await provider.storage.end_session(sid, provider.now())
+    ended = [await provider.storage.end_session(sid, provider.now()) for sid in sids]
+    if any(ended):
+        # Back-Channel Logout §2.5: sent off the request path, by this instance's delivery task.
+        request.app.state.logout_delivery.wake()
     # Bounded: a browser sends one per refresh-cookie client, and a request may carry only so many cookies.
     cookies = list(refresh_cookies(request).items())[:_MAX_REFRESH_COOKIES]
     for cookie_client_id, value in cookies:

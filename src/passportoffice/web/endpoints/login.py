@@ -49,8 +49,8 @@ async def login(request: Request) -> Response:
     if user is None:
         return _form(provider, request, auth_request, request_id, username, INVALID_CREDENTIALS, status_code=401)
     previous = await current_session(provider, session_cookie(request, provider))
-    if previous is not None:
-        await provider.storage.end_session(previous.sid, provider.now())
+    if previous is not None and await provider.storage.end_session(previous.sid, provider.now()):
+        request.app.state.logout_delivery.wake()  # its clients hear of it (Back-Channel Logout §2.5)
     new = await start_session(provider, user, ("pwd",))
     await provider.storage.delete_request(request_id)
     try:
