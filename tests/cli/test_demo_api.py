@@ -67,8 +67,8 @@ def test_a_busy_port_ends_with_an_error_line(cli: Invoke, listening_socket: int)
 
 def test_demo_ports_must_differ(cli: Invoke) -> None:
     """`demo` refuses one port for two of its servers before starting anything."""
-    result = cli("demo", "--port", "19000", "--app-port", "19001", "--api-port", "19000")
-    assert assert_one_line_error(result, 2) == "--port, --app-port and --api-port must differ"
+    result = cli("demo", "--port", "19000", "--app-port", "19001", "--api-port", "19000", "--bff-port", "19003")
+    assert assert_one_line_error(result, 2) == "--port, --app-port, --api-port and --bff-port must differ"
 
 
 def test_without_fastapi_the_command_says_what_to_install(cli: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:

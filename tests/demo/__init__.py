@@ -27,6 +27,7 @@ class Demo:
     data_dir: Path
     stdout: Path
     stderr: Path
+    bff: str = ""  # the demo app through the BFF, http://localhost:BFF_PORT
 
     def output(self) -> str:
         return self.stdout.read_text() + self.stderr.read_text()
@@ -65,24 +66,24 @@ def command() -> list[str]:
 
 @contextmanager
 def running_demo(data_dir: Path, logs: Path, settings: Mapping[str, str] | None = None) -> Iterator[Demo]:
-    """Start the demo on three free ports, wait until all answer, stop it with Ctrl-C (SIGINT) at the end.
+    """Start the demo on four free ports, wait until all answer, stop it with Ctrl-C (SIGINT) at the end.
 
     `settings`: PASSPORTOFFICE_* variables for the demo process (e.g. a short access token lifetime).
     """
-    port, app_port, api_port = free_ports(3)
+    port, app_port, api_port, bff_port = free_ports(4)
     logs.mkdir(parents=True, exist_ok=True)
     stdout, stderr = logs / f"demo-{port}.out", logs / f"demo-{port}.err"
     # Output goes to files, not pipes: a full pipe would block the server mid-test.
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(
             [*command(), "demo", "--port", str(port), "--app-port", str(app_port), "--api-port", str(api_port),
-             "--data-dir", str(data_dir)],
+             "--bff-port", str(bff_port), "--data-dir", str(data_dir)],
             env=demo_env() | dict(settings or {}),
             stdout=out,
             stderr=err,
         )
     demo = Demo(process, f"http://localhost:{port}", f"http://localhost:{app_port}", f"http://localhost:{api_port}",
-                data_dir, stdout, stderr)
+                data_dir, stdout, stderr, f"http://localhost:{bff_port}")
     try:
         _wait_until_up(demo)
         yield demo
@@ -104,7 +105,7 @@ def stop(demo: Demo) -> int:
 
 def _wait_until_up(demo: Demo) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
-    pending = [f"{demo.provider}/healthz", f"{demo.app}/", f"{demo.api}/healthz"]
+    pending = [f"{demo.provider}/healthz", f"{demo.app}/", f"{demo.api}/healthz", f"{demo.bff}/"]
     while pending:
         if demo.process.poll() is not None:
             raise AssertionError(f"the demo exited with {demo.process.returncode}:\n{demo.output()}")

@@ -90,10 +90,10 @@ def test_a_busy_port_stops_the_demo_with_an_error_line(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         app_port = busy.getsockname()[1]
-        port, api_port = free_ports(2)
+        port, api_port, bff_port = free_ports(3)
         result = subprocess.run(
             [*command(), "demo", "--port", str(port), "--app-port", str(app_port), "--api-port", str(api_port),
-             "--data-dir", str(tmp_path)],
+             "--bff-port", str(bff_port), "--data-dir", str(tmp_path)],
             env=demo_env(),
             capture_output=True,
             text=True,

@@ -36,6 +36,9 @@ class SpaConfig:
     audience: str
     api: str
     scope: str
+    #: "sdk": the browser SDK signs in and holds the access token in memory. "bff": the BFF serving this
+    #: page on the same origin signs in and holds every token; the app calls /bff/* and `api` (a path).
+    mode: str = "sdk"
 
 
 def sdk_directory() -> Path:
@@ -48,6 +51,11 @@ def sdk_directory() -> Path:
 def content_security_policy(config: SpaConfig) -> str:
     # Scripts and styles only from this origin (no inline code at all); fetches only to this origin,
     # the provider and the API. Navigations to the provider (login, logout) are not fetches.
+    if config.mode == "bff":  # everything goes through the BFF on this origin
+        return (
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        )
     return (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         f"connect-src 'self' {_origin(config.issuer)} {_origin(config.api)}; "

@@ -2,25 +2,41 @@
 // It imports the SDK from /sdk/auth.js, which the demo server serves straight from js/src.
 
 import { createAuth } from "/sdk/auth.js";
+import { BffAuth } from "./bff-auth.js";
 import { el, Inspector } from "./inspector.js";
 
 /**
  * @typedef {{ issuer: string, clientId: string, redirectUri: string, postLogoutRedirectUri: string,
- *   audience: string, api: string, scope: string }} Config
+ *   audience: string, api: string, scope: string, mode?: string }} Config
  * @typedef {{ id: string | number, text: string }} Note
  */
 
 /** @type {Config} */
 const config = await (await fetch("/config.json")).json();
-const auth = createAuth({
-  issuer: config.issuer,
-  clientId: config.clientId,
-  redirectUri: config.redirectUri,
-  postLogoutRedirectUri: config.postLogoutRedirectUri,
-  scope: config.scope,
-  audience: config.audience,
-});
+// In BFF mode the BFF serving this page is the OAuth client: no token ever reaches this code.
+const bffMode = config.mode === "bff";
+const auth = bffMode
+  ? new BffAuth()
+  : createAuth({
+      issuer: config.issuer,
+      clientId: config.clientId,
+      redirectUri: config.redirectUri,
+      postLogoutRedirectUri: config.postLogoutRedirectUri,
+      scope: config.scope,
+      audience: config.audience,
+    });
 new Inspector(auth, config);
+if (bffMode) {
+  document.body.dataset.mode = "bff";
+  const welcome = document.querySelector("#welcome p");
+  if (welcome) {
+    welcome.textContent =
+      "This copy of the app runs behind a BFF: the server on this origin signs you in and keeps every token. " +
+      "The browser holds one HttpOnly session cookie; the notes API is called through the BFF.";
+  }
+  const note = document.getElementById("identity-note");
+  if (note) note.textContent = "Name from the BFF's /bff/user: the BFF verified the ID token; this page never saw it.";
+}
 
 /** @param {string} id */
 function byId(id) {
@@ -99,7 +115,7 @@ auth.addEventListener("login", () => {
 auth.addEventListener("logout", render);
 auth.addEventListener("error", (event) => showError(/** @type {CustomEvent<{ error: unknown }>} */ (event).detail.error));
 
-if (location.pathname === "/callback") {
+if (!(auth instanceof BffAuth) && location.pathname === "/callback") {
   try {
     const { returnTo } = await auth.handleCallback();
     history.replaceState(null, "", returnTo);

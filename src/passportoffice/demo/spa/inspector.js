@@ -4,9 +4,9 @@
 import { decodeUnverified } from "/sdk/auth.js";
 
 /**
- * @typedef {import("/sdk/auth.js").Auth} Auth
+ * @typedef {import("/sdk/auth.js").Auth | import("./bff-auth.js").BffAuth} Auth
  * @typedef {import("/sdk/auth.js").FlowDetail} FlowDetail
- * @typedef {{ issuer: string, clientId: string }} InspectorConfig
+ * @typedef {{ issuer: string, clientId: string, mode?: string }} InspectorConfig
  */
 
 const REFRESH_COOKIE_PREFIX = "__Host-passportoffice-refresh-";
@@ -85,6 +85,10 @@ export class Inspector {
   #renderTokens() {
     const target = document.getElementById("tokens");
     if (!target) return;
+    if (this.#config.mode === "bff") {
+      target.replaceChildren(bffTokens(this.#auth.user !== null));
+      return;
+    }
     const session = this.#auth.session;
     if (!session) {
       target.replaceChildren(el("p", { class: "hint" }, "No tokens in this tab."));
@@ -140,13 +144,7 @@ export class Inspector {
       storageRow("sessionStorage", sessionStorage, leaks),
       await indexedDbRow(),
       cookieRow(leaks),
-      [
-        "memory",
-        session
-          ? `the access token (expires ${remaining(session.expiresAt)}): a script on this page can take it, e.g. by wrapping fetch. Short-lived, and the refresh token is not here.`
-          : "no tokens",
-        session ? "limited" : "safe",
-      ],
+      memoryRow(this.#config.mode === "bff", session),
     ];
     target.replaceChildren(
       ...rows.flatMap(([name, text, verdict]) => [el("dt", {}, name), el("dd", { class: verdict, "data-check": name }, text)]),
@@ -191,4 +189,43 @@ function cookieRow(leaks) {
     return ["document.cookie", `A TOKEN IS READABLE: ${names.join(", ")}`, "exposed"];
   }
   return ["document.cookie", names.length ? `no refresh token (${names.join(", ")})` : "no refresh token (empty)", "safe"];
+}
+
+/**
+ * What the browser holds in BFF mode: one session cookie, and no token.
+ * @param {boolean} loggedIn
+ * @returns {HTMLElement}
+ */
+function bffTokens(loggedIn) {
+  const where = loggedIn
+    ? "This browser holds only the session cookie __Host-passportoffice-bff (HttpOnly, Secure, " +
+      "SameSite=Strict): an opaque id, not a token, and no script can read it (document.cookie does not show it)."
+    : "Not logged in: this browser holds no session cookie and no token.";
+  return el(
+    "div",
+    { class: "token", id: "bff-session" },
+    el("header", {}, el("span", {}, "BFF mode"), el("span", {}, "no tokens here")),
+    el("div", { class: "where", id: "bff-cookie" }, where),
+    el(
+      "div",
+      { class: "where" },
+      "The access, refresh and ID tokens live on the BFF's server (encrypted at rest). It adds the access token " +
+        "to each API call it forwards, and refreshes it before it expires.",
+    ),
+  );
+}
+
+/**
+ * @param {boolean} bff
+ * @param {{ expiresAt: number } | null} session
+ * @returns {[string, string, string]}
+ */
+function memoryRow(bff, session) {
+  if (bff) return ["memory", "no tokens: the BFF on this origin holds them server-side; this page never receives one", "safe"];
+  if (!session) return ["memory", "no tokens", "safe"];
+  return [
+    "memory",
+    `the access token (expires ${remaining(session.expiresAt)}): a script on this page can take it, e.g. by wrapping fetch. Short-lived, and the refresh token is not here.`,
+    "limited",
+  ];
 }
