@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha25
 PYTHON ?= python3
 PEER := benchmarks/peer/node_modules/.package-lock.json
 
-.PHONY: run test lint typecheck unit bench bench-growth lock clean
+.PHONY: run test lint typecheck unit bench bench-growth bench-memory lock clean
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ bench: $(STAMP) $(PEER)
 ## Refresh grant latency with 10 thousand, 1 million and 10 million stored refresh tokens (PostgreSQL).
 bench-growth: $(STAMP)
 	$(BIN)/python -m benchmarks.growth
+
+## RSS of an idle provider, and over 1 million served requests.
+bench-memory: $(STAMP)
+	$(BIN)/python -m benchmarks.memory
 
 # The peer's npm packages, from its lock file (npm ci leaves a copy of the lock in node_modules).
 $(PEER): benchmarks/peer/package-lock.json

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")  # files only, never a window
 
@@ -175,6 +176,29 @@ def write_growth_chart(document: dict[str, Any], path: Path) -> Path:
         quick = " (quick)" if document.get("quick") else ""
         title = f"Refresh grant vs stored tokens, PostgreSQL, {document['started_at'][:10]}{quick}"
         latency.set_title(title, loc="left")
+        figure.tight_layout()
+        figure.savefig(path)
+    finally:
+        plt.close(figure)
+    return path
+
+
+def write_memory_chart(document: dict[str, Any], path: Path) -> Path:
+    """The server's RSS against requests served, with the idle RSS for reference."""
+    samples = document["samples"]
+    figure, axes = plt.subplots(figsize=(8, 4.5), dpi=110)
+    try:
+        axes.plot([0] + [s["requests"] for s in samples], [document["idle_rss_mb"]] + [s["rss_mb"] for s in samples],
+                  marker="o", color=OURS, label="passportoffice RSS")  # fmt: skip
+        axes.axhline(document["idle_rss_mb"], color=FLOOR, linestyle="--", label="idle")
+        axes.set_xlabel(f"{document['endpoint']} requests served")
+        axes.set_ylabel("resident memory (RSS), MB")
+        axes.set_ylim(bottom=0, top=max([document["idle_rss_mb"], *(s["rss_mb"] for s in samples)]) * 1.3)
+        axes.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:,.0f}"))
+        axes.legend(loc="lower right", fontsize=8)
+        axes.grid(alpha=0.3)
+        quick = " (quick)" if document.get("quick") else ""
+        axes.set_title(f"Memory under load, {document['started_at'][:10]}{quick}", loc="left")
         figure.tight_layout()
         figure.savefig(path)
     finally:

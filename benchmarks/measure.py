@@ -70,6 +70,8 @@ def run_phase(
             result = results[scenario.key]
             server = servers.get(scenario.server.name)
             if server is None:
+                if not result.failures:  # it started, and died or failed in an earlier scenario
+                    result.failures.append(f"not run: {scenario.server.implementation} failed in an earlier scenario")
                 tick(scenario.title, 0, bench.load.duration, finished=True)
                 continue
             say(f"{scenario.title}: {bench.load.duration:g} s, {result.connections} connections...")

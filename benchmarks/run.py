@@ -159,7 +159,7 @@ def _bench(
     guard = None
     if not args.only:  # in-process, no server: token validation per core (passportoffice.guard)
         say("measuring token validation in-process (guard, PyJWT, floor)...")
-        guard = run_guard_benchmarks(1.0 if args.quick else 3.0)
+        guard = run_guard_benchmarks(0.5 if args.quick else 3.0)
         say(guard_summary(guard))
     failed = [f"{result.key}: {failure}" for result in results for failure in result.failures]
     scale = _scale(args, bench, notes)  # benchmarks/scale.py

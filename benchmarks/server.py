@@ -41,7 +41,6 @@ class Server:
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.issuer = f"http://localhost:{self.port}"
         self.cpus = cpus if taskset else None
         self.idle_rss_mb: float | None = None  # once ready, before any load
         self._command = command
