@@ -6,6 +6,7 @@ The API itself, run by this command against a real provider, is tested in tests/
 from __future__ import annotations
 
 import socket
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -68,3 +69,11 @@ def test_demo_ports_must_differ(cli: Invoke) -> None:
     """`demo` refuses one port for two of its servers before starting anything."""
     result = cli("demo", "--port", "19000", "--app-port", "19001", "--api-port", "19000")
     assert assert_one_line_error(result, 2) == "--port, --app-port and --api-port must differ"
+
+
+def test_without_fastapi_the_command_says_what_to_install(cli: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FastAPI is the `demo` extra, not a provider dependency: without it, one line says how to get it."""
+    monkeypatch.delitem(sys.modules, "passportoffice.demo.notes_api", raising=False)
+    monkeypatch.setitem(sys.modules, "fastapi", None)  # what `import fastapi` finds when it is not installed
+    result = cli("demo-api", *arguments())
+    assert assert_one_line_error(result, 2) == "the demo API needs fastapi: pip install 'passportoffice[demo]'"

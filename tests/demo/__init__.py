@@ -114,3 +114,41 @@ def _wait_until_up(demo: Demo) -> None:
         except httpx.TransportError:
             pass
         time.sleep(0.1)
+
+
+@contextmanager
+def running_demo_api(issuer: str, audience: str, origin: str, logs: Path) -> Iterator[str]:
+    """`passportoffice demo-api` as its own process on a free port; yields its URL once /healthz answers."""
+    (port,) = free_ports(1)
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / f"demo-api-{port}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [*command(), "demo-api", "--issuer", issuer, "--audience", audience, "--port", str(port),
+             "--origin", origin],
+            env=demo_env(), stdout=output, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"demo-api exited with {process.returncode}:\n{log.read_text()}")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"demo-api did not answer within {STARTUP_TIMEOUT} s:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+    assert process.returncode == 0, log.read_text()
+    assert "Traceback" not in log.read_text()

@@ -13,9 +13,9 @@ import hashlib
 import json
 import secrets
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,7 +26,7 @@ from passportoffice.cli.demo import APP_CLIENT_ID, DEMO_PASSWORD, DEMO_USERNAME,
 from passportoffice.cli.main import app as cli_app
 from passportoffice.demo.notes_api import create_notes_api
 from passportoffice.guard import TokenVerifier
-from tests.demo import Demo, command, demo_env, free_ports, running_demo
+from tests.demo import Demo, demo_env, running_demo, running_demo_api
 from tests.interop.conftest import browser_login
 
 OTHER_USER, OTHER_PASSWORD = "bob", "bob: another correct horse battery"
@@ -129,7 +129,7 @@ def test_a_provider_token_is_accepted_and_notes_stay_with_their_owner(demo: Demo
     assert httpx.get(f"{demo.api}/notes", headers=alice.bearer).json() == {"notes": []}
 
 
-def test_the_wrong_tokens_are_refused_with_rfc_6750_answers(demo: Demo, alice: Signed, bob: Signed) -> None:
+def test_k23_k24_wrong_tokens_are_refused_with_rfc_6750_answers(demo: Demo, alice: Signed, bob: Signed) -> None:
     """The same user's ID token (K24), a token for another API (K23), and tampered tokens (one claiming to be
     user B) get 401 invalid_token from the running API."""
     httpx.post(f"{demo.api}/notes", json={"text": "bob's"}, headers=bob.bearer).raise_for_status()
@@ -191,35 +191,51 @@ def test_cors_allows_the_demo_apps_origin_only(demo: Demo, alice: Signed) -> Non
     assert answered.headers["access-control-allow-origin"] == demo.app
 
 
-def test_demo_api_command_serves_the_api_on_its_own(demo: Demo, alice: Signed, tmp_path: Any) -> None:
+def test_demo_api_command_serves_the_api_on_its_own(demo: Demo, alice: Signed, tmp_path: Path) -> None:
     """`passportoffice demo-api --issuer --audience --port --origin` as its own process accepts the provider's
-    tokens for its audience and allows only its --origin."""
-    (port,) = free_ports(1)
+    tokens for its audience, allows only its --origin, and stops cleanly on Ctrl-C."""
     origin = "http://localhost:8123"
-    log = tmp_path / "demo-api.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [*command(), "demo-api", "--issuer", demo.provider, "--audience", demo.api, "--port", str(port),
-             "--origin", origin],
-            env=demo_env(), stdout=output, stderr=subprocess.STDOUT,
-        )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
+    with running_demo_api(demo.provider, demo.api, origin, tmp_path) as url:
         answered = httpx.get(f"{url}/notes", headers={"Origin": origin, **alice.bearer})
         assert (answered.status_code, answered.headers["access-control-allow-origin"]) == (200, origin)
-        assert "access-control-allow-origin" not in httpx.get(
-            f"{url}/notes", headers={"Origin": demo.app, **alice.bearer}
-        ).headers
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-    assert "Traceback" not in log.read_text()
+        other = httpx.get(f"{url}/notes", headers={"Origin": demo.app, **alice.bearer})
+        assert "access-control-allow-origin" not in other.headers
+
+
+def readme_block(language: str, after: str, nth: int = 0) -> str:
+    """The nth ```language block after the heading `after` in README.md."""
+    text = (Path(__file__).parents[2] / "README.md").read_text()
+    blocks = text[text.index(after):].split(f"```{language}\n")[1:]
+    return blocks[nth].split("```")[0]
+
+
+def test_readme_curl_commands_work(demo: Demo) -> None:
+    """The README's curl lines for the notes API, run against this demo (its ports and data dir swapped in)."""
+    script = (
+        readme_block("sh", "### The demo notes API", nth=1)
+        .replace("http://localhost:9000", demo.provider).replace("http://localhost:9001", demo.api)
+        .replace(".passportoffice/", f"{demo.data_dir}/")
+    )
+    lines = script.replace("\\\n", "").strip().splitlines()
+    assert len(lines) == 3
+    result = subprocess.run(["bash", "-c", lines[0] + "\n" + lines[1]], capture_output=True, text=True, timeout=30)
+    assert (result.returncode, json.loads(result.stdout)) == (0, {"notes": []}), result.stderr
+    result = subprocess.run(["bash", "-c", lines[0] + "\n" + lines[2]], capture_output=True, text=True, timeout=30)
+    assert result.stdout.startswith("HTTP/1.1 403 Forbidden"), result.stdout
+    assert 'error="insufficient_scope"' in result.stdout and 'scope="notes:write"' in result.stdout
+
+
+@pytest.mark.anyio
+async def test_readme_guard_example_works(demo: Demo, alice: Signed) -> None:
+    """The README's FastAPI example, with the demo's issuer and API: the user's token in, the `sub` out."""
+    code = readme_block("python", "## Protecting an API").replace("http://localhost:9000", demo.provider).replace(
+        "http://localhost:9001", demo.api
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    transport = httpx.ASGITransport(app=namespace["app"])
+    async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+        answered = await client.get("/notes", headers=alice.bearer)
+        refused = await client.get("/notes")
+    assert (answered.status_code, answered.json()) == (200, {"sub": alice.sub})
+    assert (refused.status_code, refused.headers["www-authenticate"]) == (401, "Bearer")

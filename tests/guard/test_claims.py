@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from passportoffice.guard import InsufficientScope, InvalidToken, TokenVerifier
+from passportoffice.guard import InsufficientScope, InvalidToken, TokenVerifier, VerifiedToken
+from passportoffice.guard.claims import ClaimRules
 from tests.guard.conftest import MakeVerifier
 from tests.guard.support import AUDIENCE, NOW, Signer, access_claims
 from tests.support.flows import FakeClock
@@ -248,3 +249,16 @@ async def test_client_id_falls_back_to_azp(verifier: TokenVerifier, es256: Signe
     """Without `client_id` (RFC 9068), `azp` names the client (OpenID Connect, Auth0, Keycloak, Entra v2)."""
     assert (await verifier.verify(es256.token(client_id=None, azp="spa-2"))).client_id == "spa-2"
     assert (await verifier.verify(es256.token(client_id=None))).client_id is None
+
+
+def test_remembered_scope_sets_stay_bounded_and_right() -> None:
+    """Split `scope` strings are remembered for speed: each token still gets exactly its own scopes, and a
+    flood of distinct strings never grows the memory past its bound."""
+    rules = ClaimRules("https://idp.example", frozenset({AUDIENCE}), 60)
+    for number in range(1000):
+        claims = access_claims(iss="https://idp.example", scope=f"notes:read s{number}")
+        assert rules.check(claims, NOW).scopes == {"notes:read", f"s{number}"}
+        assert len(rules._scope_sets) <= 256
+    again = rules.check(access_claims(iss="https://idp.example", scope="notes:read s999"), NOW)
+    assert again.scopes == {"notes:read", "s999"}
+    assert type(again) is VerifiedToken and again.subject == "user-1234"

@@ -12,6 +12,7 @@ import json
 import secrets
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -19,6 +20,7 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI
 
+from passportoffice.demo.notes_api import create_notes_api
 from passportoffice.guard import (
     IntrospectionVerifier,
     InvalidToken,
@@ -26,6 +28,7 @@ from passportoffice.guard import (
     VerifiedToken,
 )
 from passportoffice.guard.fastapi import BearerAuth
+from tests.demo import running_demo_api
 from tests.interop.conftest import (  # noqa: F401 (interop_server is a fixture)
     API_AUDIENCE,
     SERVICE_SCOPE,
@@ -51,13 +54,13 @@ async def client_credentials(server: InteropServer) -> str:
     return token
 
 
-async def authorize(server: InteropServer, client: InteropClient) -> tuple[str, str]:
+async def authorize(server: InteropServer, client: InteropClient, scope: str = "openid profile") -> tuple[str, str]:
     """The browser's part of a code flow with PKCE S256: returns (code, code_verifier)."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     url = str(httpx.URL(server.issuer + "/authorize", params={
         "response_type": "code", "client_id": client.client_id, "redirect_uri": server.redirect_uri,
-        "scope": "openid profile", "state": secrets.token_urlsafe(8), "nonce": secrets.token_urlsafe(8),
+        "scope": scope, "state": secrets.token_urlsafe(8), "nonce": secrets.token_urlsafe(8),
         "code_challenge": challenge, "code_challenge_method": "S256",
     }))
     callback = await anyio.to_thread.run_sync(browser_login, url, server.redirect_uri)
@@ -72,8 +75,8 @@ async def redeem(server: InteropServer, client: InteropClient, code: str, verifi
         return await http.post(server.issuer + "/token", data=data, auth=auth)
 
 
-async def sign_in(server: InteropServer, client: InteropClient) -> dict[str, Any]:
-    code, verifier = await authorize(server, client)
+async def sign_in(server: InteropServer, client: InteropClient, scope: str = "openid profile") -> dict[str, Any]:
+    code, verifier = await authorize(server, client, scope)
     response = await redeem(server, client, code, verifier)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -198,3 +201,43 @@ async def test_k11_code_reuse_revokes_what_introspection_reports(
     finally:
         await introspection.aclose()
     assert (await guard.verify(access_token)).subject == interop_server.sub
+
+
+async def test_the_demo_api_answers_tokens_from_serve(
+    interop_server: InteropServer, tmp_path: Path  # noqa: F811
+) -> None:
+    """Issue 3's proof end to end: `passportoffice demo-api` (its own process) accepts a user's access token from
+    `passportoffice serve`; the same user's ID token (K24), a token for another audience (K23) and a tampered
+    one get 401 invalid_token; the scope it lacks gets 403 insufficient_scope. Expiry, which takes at least a
+    minute of real time, is checked on the same API in process with its clock past `exp` and the leeway."""
+    tokens = await sign_in(interop_server, interop_server.basic, "openid notes:read")
+    other_audience = (await sign_in(interop_server, interop_server.public, "openid"))["access_token"]
+    user = {"Authorization": "Bearer " + tokens["access_token"]}
+
+    def invalid(description: str) -> tuple[int, str]:
+        return 401, f'Bearer error="invalid_token", error_description="{description}"'
+
+    with running_demo_api(interop_server.issuer, API_AUDIENCE, "http://localhost:8124", tmp_path) as api:
+        accepted = httpx.get(f"{api}/notes", headers=user)
+        assert (accepted.status_code, accepted.json()) == (200, {"notes": []})
+        lacking = httpx.post(f"{api}/notes", json={"text": "x"}, headers=user)
+        assert (lacking.status_code, lacking.headers["www-authenticate"]) == (
+            403, 'Bearer error="insufficient_scope", error_description="the access token lacks a required scope", '
+            'scope="notes:write"'
+        )
+        for token, description in [
+            (tokens["id_token"], "the token is not an access token"),
+            (other_audience, "the token is not meant for this API"),
+            (tampered(tokens["access_token"]), "the token's signature is invalid"),
+        ]:
+            refused = httpx.get(f"{api}/notes", headers={"Authorization": f"Bearer {token}"})
+            assert (refused.status_code, refused.headers["www-authenticate"]) == invalid(description)
+
+    payload = tokens["access_token"].split(".")[1]
+    expires_at = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"]
+    verifier = TokenVerifier(interop_server.issuer, API_AUDIENCE, clock=lambda: expires_at + 60 + 1)
+    later = create_notes_api(verifier, "http://localhost:8124")
+    transport = httpx.ASGITransport(app=later)
+    async with later.router.lifespan_context(later), httpx.AsyncClient(transport=transport, base_url="http://a") as api:
+        expired = await api.get("/notes", headers=user)
+    assert (expired.status_code, expired.headers["www-authenticate"]) == invalid("the token has expired")

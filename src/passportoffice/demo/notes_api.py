@@ -9,7 +9,7 @@ answers exactly as a note that does not exist, so ids cannot be probed. Browsers
 origin only (the demo SPA's), with the token in the Authorization header and never with cookies.
 
 Storage is this process's memory, bounded: this is a demo, and its notes are gone when it stops. A real
-API would put `NoteStore`'s four methods in front of a database. Requires FastAPI (`passportoffice[demo]`).
+API would put `NoteStore`'s three methods in front of a database. Requires FastAPI (`passportoffice[demo]`).
 """
 
 # No `from __future__ import annotations`: FastAPI reads the endpoints' annotations at run time, and the

@@ -9,6 +9,7 @@ still checked on every call, by the verifier. The cache is bounded; the oldest e
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 
 from passportoffice.guard.claims import VerifiedToken
 from passportoffice.guard.keys import KeySet
@@ -23,9 +24,8 @@ class VerifiedTokenCache:
             raise ValueError("cache_size cannot be negative")
         self._max_entries = max_entries
         self._entries: OrderedDict[str, Entry] = OrderedDict()
-
-    def get(self, token: str) -> Entry | None:
-        return self._entries.get(token)
+        #: The entry for a token, or None: the dictionary's own `get`, so a look-up costs no Python call.
+        self.get: Callable[[str], Entry | None] = self._entries.get
 
     def put(self, token: str, verified: VerifiedToken, valid_until: float, fingerprint: Fingerprint) -> None:
         if self._max_entries == 0:

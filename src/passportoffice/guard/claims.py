@@ -16,6 +16,9 @@ from typing import Any, NamedTuple, TypeGuard
 from passportoffice.guard.errors import InvalidToken
 
 _MISSING: Any = object()
+_REMEMBERED_SCOPES = 256  # distinct `scope` strings remembered; an issuer uses a handful
+
+
 
 
 class VerifiedToken(NamedTuple):
@@ -36,12 +39,18 @@ class VerifiedToken(NamedTuple):
         return self.scopes.issuperset(scopes)
 
 
+# NamedTuple's generated __new__ is a Python function; tuple.__new__ builds the same object in one C call.
+_new_token = tuple.__new__
+
+
 class ClaimRules:
     def __init__(self, issuer: str, audiences: frozenset[str], leeway: float, *, expiry_required: bool = True) -> None:
         self.issuer = issuer
         self.audiences = audiences
         self.leeway = leeway
         self.expiry_required = expiry_required
+        #: `scope` strings already split: tokens of one client repeat the same few, and frozensets are immutable.
+        self._scope_sets: dict[str, frozenset[str]] = {}
 
     def check(self, claims: dict[str, Any], now: float) -> VerifiedToken:
         """The verified token, or InvalidToken naming the first rule the claims break."""
@@ -80,8 +89,21 @@ class ClaimRules:
         if (subject is not None and type(subject) is not str) or (client_id is not None and type(client_id) is not str):
             raise InvalidToken("the token's subject or client is malformed")
         scope = get("scope", _MISSING)
-        scopes = frozenset(scope.split()) if type(scope) is str else _other_scopes(scope, claims)
-        return VerifiedToken(MappingProxyType(claims), self.issuer, subject, client_id, scopes, audience, expires_at)
+        if type(scope) is str:
+            scopes = self._scope_sets.get(scope)
+            if scopes is None:
+                scopes = self._scope_set(scope)
+        else:
+            scopes = _other_scopes(scope, claims)
+        return _new_token(
+            VerifiedToken, (MappingProxyType(claims), self.issuer, subject, client_id, scopes, audience, expires_at)
+        )
+
+    def _scope_set(self, scope: str) -> frozenset[str]:
+        if len(self._scope_sets) >= _REMEMBERED_SCOPES:
+            self._scope_sets.clear()  # a flood of distinct strings (all validly signed) only clears the memory
+        scopes = self._scope_sets[scope] = frozenset(scope.split())
+        return scopes
 
     def _audience(self, aud: Any) -> tuple[str, ...]:
         if type(aud) is list and aud:

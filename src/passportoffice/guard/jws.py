@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import json.scanner
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,8 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 _HEADER_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, object_pairs_hook=_unique_members)
 _PAYLOAD_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+# The C scanner behind _PAYLOAD_DECODER.raw_decode, called without raw_decode's Python frame (parse_payload).
+_scan_payload = json.scanner.make_scanner(_PAYLOAD_DECODER)  # type: ignore[arg-type]  # typeshed: any context
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,21 @@ def parse_json_object(data: bytes, *, header: bool = False) -> dict[str, Any]:
     # Counting brackets bounds the depth from above in one pass; only a rare header needs the walk.
     if header and data.count(b"{") + data.count(b"[") > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH):
         raise InvalidToken("the token is nested too deeply")
+    return value
+
+
+def parse_payload(data: bytes) -> dict[str, Any]:
+    """`parse_json_object(data)` for a verified payload, on the path every new token takes: the same answers,
+    with the JSON scanner called directly (raw_decode's frame is a fifth of the parse, tests/guard/test_jws.py)."""
+    try:
+        text = data.decode("utf-8")
+        value, end = _scan_payload(text, 0)
+    except (ValueError, RecursionError, StopIteration):  # StopIteration: no JSON value at the start
+        raise InvalidToken("the token is malformed") from None
+    if end != len(text):
+        return parse_json_object(data)  # trailing whitespace is JSON; anything else raises there
+    if type(value) is not dict:
+        raise InvalidToken("the token is malformed")
     return value
 
 

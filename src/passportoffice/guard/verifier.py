@@ -24,7 +24,7 @@ from passportoffice.guard.discovery import discover, endpoint
 from passportoffice.guard.errors import InsufficientScope, InvalidToken
 from passportoffice.guard.fetch import fetch_json, new_http_client
 from passportoffice.guard.jwks import JwksCache, JwksPolicy
-from passportoffice.guard.jws import HeaderRules, parse_json_object, verify_compact
+from passportoffice.guard.jws import HeaderRules, parse_payload, verify_compact
 from passportoffice.guard.keys import ASYMMETRIC_ALGORITHMS, KeySet, UnknownKey, key_set_from_jwks
 from passportoffice.guard.verifying import FetchNeeded, Scopes, required_scopes
 
@@ -107,7 +107,8 @@ class TokenVerifier:
 
     def _verify(self, token: str, scopes: Scopes, may_fetch: bool) -> VerifiedToken:
         now = self._clock()
-        cached = self._cache.get(token) if type(token) is str else None
+        # The length first: looking a token up hashes all of it, and a huge one is refused unread (K40).
+        cached = self._cache.get(token) if type(token) is str and len(token) <= self._max_length else None
         if cached is not None and now < cached[1] and now < self._jwks.trusted_until:
             verified = cached[0]
         else:
@@ -119,7 +120,7 @@ class TokenVerifier:
                     if may_fetch and self._jwks.may_force(now):
                         raise FetchNeeded(forced=True) from None
                     raise
-                verified = self._claims.check(parse_json_object(payload), now)
+                verified = self._claims.check(parse_payload(payload), now)
             except (InvalidToken, FetchNeeded):
                 raise
             except Exception:
