@@ -25,6 +25,7 @@ import math
 import os
 import secrets
 import shutil
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -424,7 +425,8 @@ def write_scale_chart(scale: dict[str, Any], path: Path) -> Path | None:
             positions = [row + (index - (len(configurations) - 1) / 2) * height for row in range(len(endpoints))]
             bars = axes.barh(positions, values, height=height * 0.95, label=_label(name))
             axes.bar_label(bars, labels=[f"{value:,.0f}" for value in values], padding=3, fontsize=7)
-        axes.set_yticks(range(len(endpoints)), [ENDPOINTS[endpoint][:40] for endpoint in endpoints], fontsize=8)
+        labels = [textwrap.fill(ENDPOINTS[endpoint], 28) for endpoint in endpoints]
+        axes.set_yticks(range(len(endpoints)), labels, fontsize=8)
         axes.invert_yaxis()
         axes.set_xlabel("requests per second (all processes, unpinned)")
         axes.legend(fontsize=8, loc="lower right")
