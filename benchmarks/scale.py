@@ -11,7 +11,8 @@ same database, a scratch PostgreSQL database made for the run (`--scale-server`)
 
 Each configuration is measured with the same wrk runs and checks as `make bench` (`measure.run_phase`):
 client credentials, refresh with rotation (fresh tokens per configuration, counted in the database
-afterwards), discovery and JWKS. Servers are not pinned: several workers are there to use several
+afterwards), discovery and JWKS; `--quick` runs the two token endpoints for 2 s on 1 and 2 workers
+and behind nginx. Servers are not pinned: several workers are there to use several
 CPUs. CPU time and RSS are summed over each server's process tree (supervisor, workers, nginx), and
 RSS is also kept per process. On a 2-CPU machine, beyond 2 workers shows the cost of more processes
 than CPUs, not a gain; wrk shares the same CPUs.
@@ -49,6 +50,8 @@ __all__ = ["DEFAULT_SERVER", "find_nginx", "run_scale", "scale_markdown", "write
 DEFAULT_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 WORKERS = (1, 2, 4)
+QUICK_WORKERS = (1, 2)
+QUICK_SECONDS = 2.0  # --quick: the self-check that every configuration serves and rotates, kept short
 NGINX = "nginx-2-instances"
 ENDPOINT_KEYS = ("client_credentials_es256", "refresh_token_rotation", "discovery", "jwks")
 QUICK_ENDPOINT_KEYS = ("client_credentials_es256", "refresh_token_rotation")
@@ -103,6 +106,8 @@ def _run(
     notes: list[str],
 ) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
+    if quick:
+        load = dataclasses.replace(load, duration=min(load.duration, QUICK_SECONDS))
     secret_key = secrets.token_urlsafe(32)
     settings = load_settings(data_dir=workdir / "data", secret_key=secret_key, database_url=url)
     usable = len(os.sched_getaffinity(0))
@@ -125,7 +130,8 @@ def _run(
         peer_refresh_tokens=0,
         peer_problem="no peer in the scale-out runs",
     )
-    configurations: list[tuple[str, int, int]] = [(f"workers-{n}", 1, n) for n in WORKERS]  # name, instances, workers
+    # name, instances, workers per instance
+    configurations: list[tuple[str, int, int]] = [(f"workers-{n}", 1, n) for n in (QUICK_WORKERS if quick else WORKERS)]
     if nginx is not None:
         configurations.append((NGINX, 2, 1))
     wanted = QUICK_ENDPOINT_KEYS if quick else ENDPOINT_KEYS
@@ -398,7 +404,9 @@ def scale_markdown(scale: dict[str, Any]) -> str:
     lines += [
         "",
         f"Every configuration shares one {where} database; servers unpinned on {scale['usable_cpus']} CPUs,"
-        " wrk among them. CPU ms is per response, summed over the server's processes (nginx included).",
+        " wrk among them. CPU ms is per response, summed over the server's processes (nginx included);"
+        " PostgreSQL's own processes count among the others, so on 2 CPUs the database, the servers and wrk"
+        " compete for the same cores.",
     ]
     lines += [f"- {note}" for note in scale.get("notes", [])]
     lines += [f"- **failed**: {failure}" for failure in scale.get("failures", [])]
