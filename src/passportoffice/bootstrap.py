@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic.util import CommandError
 from pydantic import ValidationError
 
-from passportoffice.crypto.secretbox import load_or_create_secret
+from passportoffice.crypto.secretbox import DecryptionError, load_or_create_secret
 from passportoffice.provider.context import Provider
 from passportoffice.settings import Settings
 from passportoffice.storage.database import Database
@@ -86,14 +86,37 @@ async def open_provider(settings: Settings, *, migrate: bool) -> Provider:
         storage = SqlStorage(Database(url))
     except _DATABASE_ERRORS as exc:
         raise ConfigError(_database_error(settings, exc)) from None
+    if settings.redis_url:
+        storage = await _with_redis_counters(storage, settings.redis_url)
+    provider = Provider(settings=settings, storage=storage, secret=secret)
     try:
         await storage.ping()
+        await _check_secret_opens_keys(provider)
     except _DATABASE_ERRORS as exc:
         await storage.close()
         raise ConfigError(_database_error(settings, exc)) from None
-    if settings.redis_url:
-        storage = await _with_redis_counters(storage, settings.redis_url)
-    return Provider(settings=settings, storage=storage, secret=secret)
+    except ConfigError:
+        await storage.close()
+        raise
+    return provider
+
+
+async def _check_secret_opens_keys(provider: Provider) -> None:
+    """Refuse to start with a secret that cannot open the stored signing keys.
+
+    Otherwise an instance configured with another secret than its peers would start, answer /healthz,
+    and then fail every token request; and `keys rotate` would store keys that its peers cannot open.
+    """
+    await provider.keyring.reload(provider.now())
+    stored = provider.keyring.keys()
+    for key in stored:
+        try:
+            provider.keyring.verification_key(key.kid)
+        except (DecryptionError, ValueError):
+            raise ConfigError(
+                "the instance secret does not open the signing keys stored in this database: every "
+                "instance sharing a database needs the same PASSPORTOFFICE_SECRET_KEY"
+            ) from None
 
 
 async def _with_redis_counters(storage: SqlStorage, url: str) -> SqlStorage:

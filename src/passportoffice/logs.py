@@ -37,3 +37,5 @@ def configure_logging(log_format: Literal["text", "json"], level: str) -> None:
     logging.getLogger("uvicorn.access").disabled = True
     # Alembic narrates every connection ("Context impl ..."); only its warnings are worth a line.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # At DEBUG aiosqlite logs every statement with its bound values: password hashes, stored token hashes.
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, root.level))

@@ -22,6 +22,9 @@ from pydantic_settings import (
 
 __all__ = ["Settings"]
 
+# The async drivers the lock file installs: aiosqlite (embedded) and asyncpg (several instances).
+_DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PASSPORTOFFICE_", extra="forbid", frozen=True)
@@ -146,6 +149,14 @@ class Settings(BaseSettings):
         if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
             raise ValueError("issuer must use https (http only on localhost)")
         return issuer
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_has_a_supported_driver(cls, url: str | None) -> str | None:
+        # Another driver would fail deep inside SQLAlchemy with an ImportError, or block the event loop.
+        if url is not None and not url.startswith(_DATABASE_SCHEMES):
+            raise ValueError(f"database_url must start with {' or '.join(_DATABASE_SCHEMES)}")
+        return url
 
     @field_validator("session_cookie_name")
     @classmethod

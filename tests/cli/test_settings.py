@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
@@ -103,3 +104,17 @@ async def test_open_provider_refuses_a_schema_that_is_not_up_to_date() -> None:
     provider = await open_provider(load_settings(), migrate=False)
     await provider.storage.close()
 
+
+
+def test_a_secret_that_does_not_open_the_stored_keys_is_a_one_line_error(
+    cli: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An instance with another secret than the one that sealed the signing keys refuses to start, in one
+    line, instead of answering /healthz and failing every token request (or sealing keys its peers cannot open)."""
+    assert cli("keys", "rotate").exit_code == 0  # keys sealed with data_dir/secret.key
+    monkeypatch.setenv("PASSPORTOFFICE_SECRET_KEY", SECRET)
+    for command in (("keys", "list"), ("keys", "rotate"), ("serve", "--port", "1")):
+        message = assert_one_line_error(cli(*command), 1)
+        assert message.startswith("the instance secret does not open the signing keys stored in this database")
+    monkeypatch.delenv("PASSPORTOFFICE_SECRET_KEY")
+    assert len(json.loads(cli("keys", "list", "--json").stdout)) == 4

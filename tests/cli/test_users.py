@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from passportoffice.cli import users
 from passportoffice.provider.context import Provider
 from passportoffice.storage.records import User
 from tests.cli.conftest import Invoke, assert_one_line_error, stored
@@ -25,7 +28,13 @@ def _password_matches(user: User, password: str) -> bool:
     return stored(read)
 
 
-def test_users_add_prompts_twice_and_list_shows_the_user(cli: Invoke) -> None:
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Standard input is a terminal, as when an operator types the command (CliRunner's stdin is not)."""
+    monkeypatch.setattr(users, "_interactive", lambda: True)
+
+
+def test_users_add_prompts_twice_and_list_shows_the_user(cli: Invoke, terminal: None) -> None:
     """Without --password-stdin the password is asked for twice; the new user is then listed."""
     result = cli("users", "add", "Alice", "--email", "alice@example.com", "--name", "Alice A", input="s3cret\ns3cret\n")
     assert result.exit_code == 0, result.output
@@ -39,7 +48,7 @@ def test_users_add_prompts_twice_and_list_shows_the_user(cli: Invoke) -> None:
     assert _password_matches(_user("alice"), "s3cret")
 
 
-def test_users_add_refuses_mismatched_confirmation(cli: Invoke) -> None:
+def test_users_add_refuses_mismatched_confirmation(cli: Invoke, terminal: None) -> None:
     """A confirmation that differs is asked for again; nothing is stored until both agree."""
     result = cli("users", "add", "bob", input="one\ntwo\nthree\nthree\n")
     assert result.exit_code == 0, result.output
@@ -109,3 +118,30 @@ def test_users_list_human_output_is_a_table(cli: Invoke) -> None:
     result = cli("users", "list")
     assert result.exit_code == 0
     assert "heidi" in result.stdout and "username" in result.stdout
+
+
+def test_k38_a_username_that_normalises_to_an_existing_one_is_a_duplicate(cli: Invoke) -> None:
+    """K38: `quac` + KELVIN SIGN, or `quack` in fullwidth letters, folds (NFKC + casefold) to the existing `quack`."""
+    assert cli("users", "add", "quack", "--password-stdin", input="pw-one\n").exit_code == 0
+    for look_alike in ("quac\u212a", "\uff51\uff55\uff41\uff43\uff4b"):
+        result = cli("users", "add", look_alike, "--password-stdin", input="pw-two\n")
+        assert assert_one_line_error(result, 1) == f"user {look_alike!r} already exists"
+    assert [user["username"] for user in json.loads(cli("users", "list", "--json").stdout)] == ["quack"]
+    assert _password_matches(_user("quack"), "pw-one")
+
+
+def test_k38_an_email_that_normalises_to_an_existing_one_is_a_duplicate(cli: Invoke) -> None:
+    """K38: an address that differs from a registered one only by look-alikes cannot open a second account."""
+    assert cli("users", "add", "quack", "--email", "quack@example.com", "--password-stdin", input="pw\n").exit_code == 0
+    for look_alike in ("quac\u212a@example.com", "\uff51uack@example.com"):
+        result = cli("users", "add", "mallory", "--email", look_alike, "--password-stdin", input="pw\n")
+        assert assert_one_line_error(result, 1) == f"a user with e-mail address {look_alike!r} already exists"
+    assert [user["email"] for user in json.loads(cli("users", "list", "--json").stdout)] == ["quack@example.com"]
+
+
+def test_users_add_without_a_terminal_or_password_stdin_is_one_line(cli: Invoke) -> None:
+    """Piped input without --password-stdin is a usage error, not an echoing prompt that aborts."""
+    result = cli("users", "add", "bob", input="pw\npw\n")
+    message = assert_one_line_error(result, 2)
+    assert message == "standard input is not a terminal: give the password with --password-stdin"
+    assert cli("users", "list", "--json").stdout == "[]\n"

@@ -140,6 +140,22 @@ async def test_same_email_in_another_case_is_a_duplicate(storage: SqlStorage) ->
         await storage.add_user(make_user("u2", "Alicia", "Alice@Example.COM"))
 
 
+@pytest.mark.parametrize(
+    "look_alike",
+    ["quac\u212a@example.com", "\uff51\uff55\uff41\uff43\uff4b@example.com", "QUACK@EXAMPLE.COM"],
+    ids=["kelvin-sign", "fullwidth", "upper-case"],
+)
+async def test_k38_an_email_that_normalises_to_a_registered_one_is_a_duplicate(
+    storage: SqlStorage, look_alike: str
+) -> None:
+    """K38: NFKC + casefold of a look-alike (KELVIN SIGN, fullwidth letters) is the registered address."""
+    await storage.add_user(make_user("u1", "quack", "quack@example.com"))
+
+    with pytest.raises(DuplicateError):
+        await storage.add_user(make_user("u2", "mallory", look_alike))
+    assert [user.id for user in await storage.list_users()] == ["u1"]
+
+
 async def test_disabling_a_user_returns_the_updated_user(storage: SqlStorage) -> None:
     """`set_user_disabled` returns the user as stored afterwards, or None for an unknown username_key."""
     await storage.add_user(make_user())
@@ -251,6 +267,18 @@ async def test_get_session_returns_only_a_live_session(storage: SqlStorage) -> N
     assert await storage.end_session("sid1", NOW + 7) is False
 
 
+async def test_k33_get_session_ignores_the_sessions_of_a_disabled_user(storage: SqlStorage) -> None:
+    """K33: once the user is disabled their session cookie finds no session."""
+    await storage.add_user(make_user())
+    await storage.add_user(make_user("u2", "Bob"))
+    await storage.add_session(make_session("sid1"))
+    await storage.add_session(make_session("sid2", user_id="u2"))
+
+    await storage.set_user_disabled("alice", True)
+    assert await storage.get_session("hash-sid1", NOW) is None
+    assert await storage.get_session("hash-sid2", NOW) is not None
+
+
 async def test_end_session_revokes_its_non_offline_grants_only(storage: SqlStorage) -> None:
     """Ending a session revokes its online grants; offline grants and other sessions' grants survive."""
     await storage.add_user(make_user())
@@ -321,6 +349,22 @@ async def test_redeem_code_wins_exactly_once_and_reuse_revokes(storage: SqlStora
     assert [g.id for g in stored] == winners
     assert stored[0].revoked_at == NOW + 1
     assert {r.previous_grant_id for r in results if not r.won} == {winners[0]}
+
+
+async def test_failed_redemption_leaves_the_code_unredeemed_and_stores_nothing(storage: SqlStorage) -> None:
+    """A redemption that fails after claiming the code (its refresh token cannot be stored) rolls back whole:
+    the code is not consumed, no grant exists, and the next redemption wins."""
+    await storage.add_code(make_code())
+    await storage.add_grant(make_grant("other"), make_token("taken", "other"))
+
+    with pytest.raises(sa.exc.IntegrityError):
+        await storage.redeem_code("c1", NOW + 1, make_grant(), make_token("taken"))
+
+    code = await storage.get_code("c1")
+    assert code is not None and (code.consumed_at, code.grant_id) == (None, None)
+    assert await storage.get_grant("g1") is None
+    redemption = await storage.redeem_code("c1", NOW + 2, make_grant(), make_token("rt1"))
+    assert redemption.won is True
 
 
 async def test_burned_code_cannot_be_redeemed(storage: SqlStorage) -> None:
@@ -414,6 +458,18 @@ async def test_failed_successor_insert_leaves_the_presented_token_unrotated(stor
     state = await storage.get_refresh_token("rt0")
     assert state is not None and state.token == make_token("rt0")
     assert await storage.rotate_refresh_token("rt0", make_token("rt1"), b"sealed", NOW + 30, NOW) is True
+
+
+async def test_database_errors_do_not_carry_the_values_bound_to_them(storage: SqlStorage) -> None:
+    """An error from the database (here a duplicate refresh token hash) names the statement, never its values,
+    so a log line about it cannot leak a stored hash or a password hash."""
+    await storage.add_grant(make_grant(), make_token("secret-hash-value-0123456789"))
+
+    with pytest.raises(sa.exc.IntegrityError) as caught:
+        await storage.add_grant(make_grant("g2"), make_token("secret-hash-value-0123456789", "g2"))
+
+    assert "secret-hash-value-0123456789" not in str(caught.value)
+    assert "hide_parameters" in str(caught.value)
 
 
 async def test_revoke_grant_keeps_the_first_revocation_time(storage: SqlStorage) -> None:
@@ -539,6 +595,40 @@ async def test_delete_expired_removes_only_expired_rows(storage: SqlStorage) -> 
     assert await storage.get_grant("g-old") is None and await storage.get_grant("g-live") is not None
     assert await storage.get_refresh_token("rt-old") is None
     assert await storage.get_refresh_token("rt-live") is not None
+
+
+async def test_delete_expired_drops_sealed_replay_responses_once_their_window_passed(storage: SqlStorage) -> None:
+    """The successor response sealed for the reuse window is dropped after it; the rotated token's row (needed
+    to detect reuse) stays, and a response still inside its window is kept."""
+    await storage.add_grant(make_grant(), make_token("rt0"))
+    await storage.add_grant(make_grant("g2"), make_token("rt-a", "g2"))
+    assert await storage.rotate_refresh_token("rt0", make_token("rt1"), b"sealed-0", NOW + 10, NOW)
+    assert await storage.rotate_refresh_token("rt-a", make_token("rt-b", "g2"), b"sealed-a", NOW + 20, NOW + 10)
+
+    assert await storage.delete_expired(NOW + 10, batch_size=100) == 1
+
+    passed = await storage.get_refresh_token("rt0")
+    assert passed is not None and passed.token.rotated_at == NOW and passed.token.successor_hash == "rt1"
+    assert (passed.token.replay_response, passed.token.replay_until) == (None, None)
+    within = await storage.get_refresh_token("rt-a")
+    assert within is not None and within.token.replay_response == b"sealed-a"
+    assert await storage.delete_expired(NOW + 10, batch_size=100) == 0
+
+
+async def test_delete_expired_drops_throttle_counters_whose_window_is_over(storage: SqlStorage) -> None:
+    """Counters whose window has passed go (they would restart at one anyway); a locked-out key inside its
+    window stays locked; without a window nothing of the kind is touched."""
+    for _ in range(3):
+        assert await storage.reserve_login_attempt("old", limit=3, window=300, now=NOW - 300) is True
+        assert await storage.reserve_login_attempt("locked", limit=3, window=300, now=NOW - 299) is True
+
+    assert await storage.delete_expired(NOW, batch_size=100) == 0
+    assert await storage.delete_expired(NOW, batch_size=100, throttle_window=300) == 1
+
+    assert await storage.reserve_login_attempt("locked", limit=3, window=300, now=NOW) is False
+    for _ in range(3):
+        assert await storage.reserve_login_attempt("old", limit=3, window=300, now=NOW) is True
+    assert await storage.reserve_login_attempt("old", limit=3, window=300, now=NOW) is False
 
 
 async def test_delete_expired_deletes_at_most_a_batch_per_table(storage: SqlStorage) -> None:

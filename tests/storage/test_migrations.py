@@ -20,7 +20,7 @@ pytestmark = pytest.mark.anyio
 
 
 def migrate_head() -> str:
-    return "0002"
+    return "0005"
 
 
 def _schema_diff(connection: sa.Connection) -> list[Any]:
@@ -103,6 +103,7 @@ def test_migration_scripts_ship_inside_the_package() -> None:
     assert (scripts / "script.py.mako").is_file()
     assert (scripts / "versions" / "0001_initial.py").is_file()
     assert (scripts / "versions" / "0002_refresh_cookie.py").is_file()
+    assert (scripts / "versions" / "0005_cleanup_indexes.py").is_file()
 
 
 async def _run_alembic(url: str, action: str, revision: str) -> None:
@@ -135,7 +136,7 @@ async def test_0002_keeps_existing_clients_out_of_refresh_cookie_mode(empty_data
 
     await migrate.upgrade(empty_database_url)
 
-    assert await migrate.current_revision(empty_database_url) == "0002"
+    assert await migrate.current_revision(empty_database_url) == migrate_head()
     storage = SqlStorage(Database(empty_database_url))
     try:
         client = await storage.get_client("old")

@@ -221,6 +221,16 @@ async def test_missing_or_plain_pkce_is_invalid_request(flows, spa, pkce):
     assert_error_redirect(response, params, "invalid_request")
 
 
+@pytest.mark.parametrize("pkce", [{"code_challenge": None, "code_challenge_method": None},
+                                  {"code_challenge_method": "plain"}], ids=["no-pkce", "plain"])
+async def test_confidential_clients_need_pkce_s256_too(flows, signed_in, pkce):
+    """PKCE S256 is required of every client: a confidential one (it has a secret) is refused without it too."""
+    await flows.add_client("web", secret="web-secret")
+    params = authorization_params("web", **pkce)
+    response = await flows.http.get("/authorize", params=params)
+    assert_error_redirect(response, params, "invalid_request")
+
+
 async def test_client_without_the_code_grant_is_unauthorized_client(flows):
     """A client not registered for authorization_code redirects unauthorized_client."""
     await flows.add_client("machine", grant_types=("client_credentials",))

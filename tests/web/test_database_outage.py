@@ -112,3 +112,27 @@ async def test_database_outage_is_a_503_and_the_provider_recovers_by_itself(http
     assert back.status_code == 200, back.text
     assert back.json()["token_type"] == "Bearer"
     assert (await http.get("/readyz")).status_code == 200
+
+
+async def test_every_kind_of_endpoint_answers_503_while_the_database_is_down(http, proxy):
+    """Pages get a 503 error page (with the HTML security headers), APIs a 503 JSON or Bearer error; none hangs."""
+    from tests.support.flows import authorization_params, error_code
+
+    token = (await _token(http)).json()["access_token"]
+    await proxy.cut()
+    page = await asyncio.wait_for(http.get("/authorize", params=authorization_params()), timeout=20)
+    assert page.status_code == 503
+    assert page.headers["content-type"].startswith("text/html")
+    assert error_code(page) == "temporarily_unavailable"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert "Traceback" not in page.text
+    introspection = await asyncio.wait_for(
+        http.post("/introspect", data={"token": token}, headers=basic_auth("service", "service-secret")), timeout=20
+    )
+    assert (introspection.status_code, introspection.json()["error"]) == (503, "temporarily_unavailable")
+    userinfo = await asyncio.wait_for(http.get("/userinfo", headers={"Authorization": "Bearer " + token}), timeout=20)
+    assert userinfo.status_code == 503
+    assert userinfo.json()["error"] == "temporarily_unavailable"
+    await proxy.restore()
+    assert (await http.post("/introspect", data={"token": token}, headers=basic_auth("service", "service-secret"))
+            ).json()["active"] is True

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import httpx
 import jwt
 import pytest
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from passportoffice.crypto.keys import open_private_key
+from passportoffice.crypto.secretbox import DecryptionError, derive_key
+from passportoffice.provider.context import Provider
+from passportoffice.provider.keyring import RELOAD_INTERVAL
+from passportoffice.storage.database import Database
+from passportoffice.storage.sql import SqlStorage
+from passportoffice.storage.tables import signing_keys
+from passportoffice.web.app import create_app
 from tests.support.flows import bearer, verify_with_jwks
 
 pytestmark = pytest.mark.anyio
@@ -140,3 +151,47 @@ async def test_retired_key_leaves_the_jwks_once_its_tokens_have_expired(flows, p
     remaining = await kids_in_jwks(flows.http)
     assert not old_kids & remaining
     assert len(remaining) == 2
+
+
+async def test_private_keys_are_stored_sealed_under_the_instance_secret(provider):
+    """The database holds every private key encrypted (AES-GCM, key derived from the instance secret): no PEM,
+    no private number in it, and another secret cannot open it."""
+    async with provider.storage.db.read() as connection:
+        rows = (await connection.execute(sa.select(signing_keys))).all()
+    assert len(rows) == 2
+    other_secret = derive_key(b"1" * 64, "passportoffice/signing-keys")
+    for row in rows:
+        private_key = provider.keyring.verification_key(row.kid).private_key
+        sealed = bytes(row.private_key_encrypted)
+        der = private_key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())
+        pem = private_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+        assert b"PRIVATE KEY" not in sealed
+        assert der[-32:] not in sealed and pem.splitlines()[1] not in sealed
+        assert not PRIVATE_MEMBERS & set(row.public_jwk)
+        with pytest.raises(DecryptionError):
+            open_private_key(sealed, row.kid, other_secret)
+
+
+async def test_instances_sharing_a_database_share_keys_and_rotations(flows, provider, settings, clock, alice, spa):
+    """A second instance on the same database and secret publishes the same JWKS and accepts the first one's
+    tokens; a rotation made on it reaches the first instance before the new keys sign."""
+    other = Provider(
+        settings=settings, storage=SqlStorage(Database(settings.resolved_database_url)), secret=b"0" * 64, clock=clock
+    )
+    await other.keyring.reload(other.now())  # what its start-up does
+    transport = httpx.ASGITransport(app=create_app(other, run_cleanup=False))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as second:
+            assert (await second.get("/jwks")).json() == (await flows.http.get("/jwks")).json()
+            first_tokens = await flows.tokens()
+            assert (await second.get("/userinfo", headers=bearer(first_tokens["access_token"]))).status_code == 200
+
+            new_kids = set(await other.keyring.rotate(other.now()))  # `keys rotate` next to the second instance
+            clock.advance(RELOAD_INTERVAL)
+            assert new_kids <= await kids_in_jwks(flows.http)
+            clock.advance(provider.settings.key_activation_delay - RELOAD_INTERVAL)
+            after = await flows.tokens()
+            assert {kid_of(after["access_token"]), kid_of(after["id_token"])} == new_kids
+            assert (await second.get("/userinfo", headers=bearer(after["access_token"]))).status_code == 200
+    finally:
+        await other.storage.close()

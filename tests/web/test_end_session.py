@@ -3,13 +3,17 @@ issued (K32, K33, K34)."""
 
 from __future__ import annotations
 
+import os
 import re
 
+import anyio
 import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from typer.testing import CliRunner
 
+from passportoffice.cli.main import app
 from tests.support.flows import authorization_params, error_code, set_cookies
 
 pytestmark = pytest.mark.anyio
@@ -184,6 +188,40 @@ async def test_k32_logout_revokes_non_offline_refresh_tokens_and_keeps_offline_o
     assert refreshed.json()["error"] == "invalid_grant"
     still = await flows.refresh(offline["refresh_token"])
     assert still.status_code == 200, still.text
+
+
+async def test_k33_disabling_the_user_signs_the_browser_out_and_stops_every_token(flows, spa, provider):
+    """K33: after `passportoffice users disable alice` (the real command, on the provider's database), the
+    session cookie signs nobody in (prompt=none is login_required, a plain request goes to the login page),
+    access tokens are 401 / inactive and refresh tokens, offline ones too, are invalid_grant."""
+    await flows.add_client("rs", secret="rs-secret", redirect_uris=(), grant_types=("client_credentials",))
+    online = await flows.tokens()
+    offline = await flows.tokens(scope="openid offline_access")
+    env = {name: None for name in os.environ if name.startswith("PASSPORTOFFICE_")} | {
+        "PASSPORTOFFICE_DATABASE_URL": provider.settings.resolved_database_url,
+        "PASSPORTOFFICE_SECRET_KEY": "0" * 64,  # the test provider's instance secret
+        "PASSPORTOFFICE_DATA_DIR": str(provider.settings.data_dir),
+    }
+    result = await anyio.to_thread.run_sync(lambda: CliRunner().invoke(app, ["users", "disable", "alice"], env=env))
+    assert result.exit_code == 0, result.output
+
+    assert not await session_alive(flows)
+    silent = await flows.http.get("/authorize", params=authorization_params(prompt="none"))
+    assert re.search(r"[?&]error=login_required(&|$)", silent.headers["location"])
+    plain = await flows.http.get("/authorize", params=authorization_params())
+    assert plain.status_code == 303
+    assert plain.headers["location"].startswith("/login?")
+    for body in (online, offline):
+        userinfo = await flows.http.get("/userinfo", headers={"Authorization": "Bearer " + body["access_token"]})
+        assert userinfo.status_code == 401
+        assert bearer_error(userinfo) == "invalid_token"
+        introspection = await flows.http.post(
+            "/introspect", data={"token": body["access_token"]}, auth=("rs", "rs-secret")
+        )
+        assert introspection.json() == {"active": False}
+        refreshed = await flows.refresh(body["refresh_token"])
+        assert refreshed.status_code == 400
+        assert refreshed.json()["error"] == "invalid_grant"
 
 
 async def test_expired_id_token_hint_is_still_accepted(flows, spa, clock):

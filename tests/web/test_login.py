@@ -526,3 +526,24 @@ async def test_password_with_current_parameters_is_not_rehashed(flows, spa, prov
     after = await provider.storage.find_user(username_key("alice"))
     assert before is not None and after is not None
     assert after.password_hash == before.password_hash
+
+
+async def test_k28_csrf_tokens_are_compared_with_the_constant_time_helper(flows, spa, monkeypatch):
+    """K28: the sign-in form's CSRF token is checked by constant_time_equals, for a right and a wrong token."""
+    from passportoffice.protocol import secrets as secret_rules
+    from passportoffice.web import cookies
+
+    calls: list[tuple[str, str]] = []
+
+    def recording(a: str, b: str) -> bool:
+        calls.append((a, b))
+        return secret_rules.constant_time_equals(a, b)
+
+    monkeypatch.setattr(cookies, "constant_time_equals", recording)
+    fields = await open_login(flows.http)
+    wrong = await submit(flows.http, {**fields, "csrf_token": "f" * 64}, "alice", PASSWORD)
+    assert_error_page(wrong)
+    assert calls == [(fields["csrf_token"], "f" * 64)]
+    calls.clear()
+    assert_signed_in(await submit(flows.http, fields, "alice", PASSWORD))
+    assert calls == [(fields["csrf_token"], fields["csrf_token"])]

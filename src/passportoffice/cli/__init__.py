@@ -18,6 +18,12 @@ import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer._click.core import Context
+
+# typer vendors click, so click's usage errors are importable only from there (pinned in the lock file).
+from typer._click.exceptions import NoArgsIsHelpError
+from typer._click.exceptions import UsageError as ArgumentError
+from typer.core import TyperGroup
 
 from passportoffice.bootstrap import ConfigError, load_settings, open_provider
 from passportoffice.provider.context import Provider
@@ -26,6 +32,7 @@ from passportoffice.storage.interface import DuplicateError
 __all__ = [
     "EXIT_FAILURE",
     "EXIT_USAGE",
+    "OneLineUsageErrors",
     "UsageError",
     "console",
     "errors_as_messages",
@@ -71,6 +78,33 @@ def errors_as_messages() -> Iterator[None]:
         fail(f"database error: {exc}")
     except (ValueError, OSError) as exc:
         fail(str(exc) or type(exc).__name__)
+
+
+class OneLineUsageErrors(TyperGroup):
+    """The root command: click's own argument errors (an unknown option or command, a value of the wrong
+    type, a missing argument) become one `error: ...` line and exit code 2 as well, not a usage box."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Context | None = None, **extra: Any
+    ) -> Context:
+        with _argument_errors_in_one_line():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: Context) -> Any:
+        # Sub-commands parse their arguments inside the root's invoke, so this covers them all.
+        with _argument_errors_in_one_line():
+            return super().invoke(ctx)
+
+
+@contextmanager
+def _argument_errors_in_one_line() -> Iterator[None]:
+    try:
+        yield
+    except NoArgsIsHelpError:
+        raise  # a bare `passportoffice users` asks for the help text, which click prints
+    except ArgumentError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "passportoffice"
+        fail(f"{exc.format_message().rstrip('.')} (see `{command} --help`)", EXIT_USAGE)
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from passportoffice.cli import clients, demo, demo_api, keys, serve, users
+from passportoffice.cli import OneLineUsageErrors, clients, demo, demo_api, keys, serve, users
 
 __all__ = ["app"]
 
@@ -14,6 +14,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=OneLineUsageErrors,
 )
 app.command("serve")(serve.serve)
 app.command("migrate")(serve.migrate)

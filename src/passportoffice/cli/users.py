@@ -34,6 +34,8 @@ def add(
     as_json: Annotated[bool, typer.Option("--json", help="Print the new user as JSON to standard output.")] = False,
 ) -> None:
     """Add a user; the password is prompted for twice (hidden) unless --password-stdin is given."""
+    for what, value in (("the username", username), ("the e-mail address", email), ("the name", name)):
+        _check_utf8(what, value)
     key = username_key(username)
     if not key or len(username) > _MAX_FIELD_LENGTH:
         fail(f"the username must be 1 to {_MAX_FIELD_LENGTH} characters", 2)
@@ -51,18 +53,40 @@ def add(
 
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
-        # One line, as `docker login --password-stdin` reads it; only the line ending is stripped.
-        password = sys.stdin.read().removesuffix("\n").removesuffix("\r")
+        # One line, as `docker login --password-stdin` reads it; only the line ending is stripped. Read as
+        # bytes: the terminal's encoding would smuggle undecodable bytes in as surrogates.
+        try:
+            password = sys.stdin.buffer.read().decode("utf-8").removesuffix("\n").removesuffix("\r")
+        except UnicodeDecodeError:
+            fail("the password on standard input must be UTF-8 text", 2)
         if "\n" in password:
             fail("the password on standard input must be a single line", 2)
     else:
+        if not _interactive():
+            # getpass would fall back to echoing, warn twice and then abort at the end of the input.
+            fail("standard input is not a terminal: give the password with --password-stdin", 2)
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        _check_utf8("the password", password)
     if not password:
         fail("the password must not be empty", 2)
     if len(password.encode()) > MAX_PASSWORD_BYTES:
         # Login refuses longer passwords before hashing them (K43), so this one could never be used.
         fail(f"the password must be at most {MAX_PASSWORD_BYTES} bytes", 2)
     return password
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def _check_utf8(what: str, value: str | None) -> None:
+    """Arguments with bytes that are not UTF-8 arrive as lone surrogates, which no database can store."""
+    if value is None:
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        fail(f"{what} must be UTF-8 text", 2)
 
 
 async def _add(

@@ -58,7 +58,7 @@ class KeyStore(Protocol):
 class SessionStore(Protocol):
     async def add_session(self, session: Session) -> None: ...
     async def get_session(self, id_hash: str, now: int) -> Session | None:
-        """The live session with this hashed id, or None if unknown, ended or expired."""
+        """The live session with this hashed id, or None if unknown, ended, expired or its user disabled."""
         ...
 
     async def get_session_by_sid(self, sid: str) -> Session | None: ...
@@ -134,8 +134,10 @@ class ThrottleStore(Protocol):
 
 
 class MaintenanceStore(Protocol):
-    async def delete_expired(self, now: int, batch_size: int) -> int:
-        """Delete up to `batch_size` expired rows per table; returns how many went."""
+    async def delete_expired(self, now: int, batch_size: int, throttle_window: int | None = None) -> int:
+        """Delete up to `batch_size` expired rows per table, drop up to `batch_size` sealed refresh replay
+        responses whose reuse window has passed and, given `throttle_window`, login throttling counters
+        whose window is over; returns how many rows were deleted or cleared."""
         ...
 
     async def ping(self) -> None: ...

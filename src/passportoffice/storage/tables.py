@@ -137,7 +137,8 @@ refresh_tokens = sa.Table(
     # The successor response, encrypted under a key derived from this (presented) token, kept only
     # for the reuse window so a lost response or a second tab gets the same pair back.
     sa.Column("replay_response", sa.LargeBinary),
-    sa.Column("replay_until", sa.BigInteger),
+    # Indexed so the clean-up finds the sealed responses whose window has passed and drops them.
+    sa.Column("replay_until", sa.BigInteger, index=True),
     sa.Index("ix_refresh_tokens_grant_id", "grant_id"),
 )
 
@@ -168,5 +169,5 @@ login_throttle = sa.Table(
     metadata,
     sa.Column("key", sa.String(128), primary_key=True),
     sa.Column("failures", sa.Integer, nullable=False),
-    sa.Column("window_started", sa.BigInteger, nullable=False),
+    sa.Column("window_started", sa.BigInteger, nullable=False, index=True),
 )

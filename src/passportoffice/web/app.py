@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from passportoffice.errors import OAuthError
 from passportoffice.provider.context import Provider
+from passportoffice.provider.keyring import RELOAD_INTERVAL
 from passportoffice.web.cors import preflight, refresh_preflight
 from passportoffice.web.endpoints import refresh_cookie
 from passportoffice.web.endpoints.authorize import authorize
@@ -33,6 +34,8 @@ from passportoffice.web.errors import (
     unexpected_error_handler,
 )
 from passportoffice.web.middleware import BaselineHeaders
+
+__all__ = ["clean_up", "create_app", "reload_keys_forever"]
 
 log = logging.getLogger("passportoffice")
 
@@ -63,6 +66,7 @@ def create_app(provider: Provider, *, run_cleanup: bool = True) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await provider.keyring.ensure_keys(provider.now())
         async with anyio.create_task_group() as tasks:
+            tasks.start_soon(reload_keys_forever, provider)
             if run_cleanup:
                 tasks.start_soon(_clean_up_forever, provider)
             yield
@@ -83,14 +87,41 @@ def create_app(provider: Provider, *, run_cleanup: bool = True) -> Starlette:
 
 
 async def _clean_up_forever(provider: Provider) -> None:
-    """Delete expired rows in small batches; a failure is logged and retried at the next tick."""
+    """Every cleanup_interval, delete what has expired; a failure is logged and retried at the next tick."""
     while True:
         await anyio.sleep(provider.settings.cleanup_interval)
         try:
-            deleted = await provider.storage.delete_expired(provider.now(), CLEANUP_BATCH)
-            await provider.keyring.reload(provider.now())
+            deleted = await clean_up(provider)
         except Exception as exc:
             log.warning("clean-up failed: %s", type(exc).__name__)
         else:
             if deleted:
                 log.info("clean-up removed %d expired rows", deleted)
+
+
+async def clean_up(provider: Provider, batch_size: int = CLEANUP_BATCH) -> int:
+    """Delete every expired row: one short transaction per table and batch, letting requests in between.
+
+    Repeated until nothing is left, so that a busy provider whose rows expire faster than one batch per
+    interval does not fall further behind at every tick.
+    """
+    total = 0
+    window = provider.settings.login_throttle_window
+    while deleted := await provider.storage.delete_expired(provider.now(), batch_size, throttle_window=window):
+        total += deleted
+        await anyio.sleep(0)  # give waiting requests their turn before the next batch
+    return total
+
+
+async def reload_keys_forever(provider: Provider, interval: float = RELOAD_INTERVAL) -> None:
+    """Pick up keys another instance (or `keys rotate`) published, well before they start signing.
+
+    Without this, an instance nobody asks for /jwks would learn of a rotation only at its next clean-up,
+    and could go on signing with a retired key, or refuse tokens signed with the new one.
+    """
+    while True:
+        await anyio.sleep(interval)
+        try:
+            await provider.keyring.reload(provider.now())
+        except Exception as exc:
+            log.warning("reloading the signing keys failed: %s", type(exc).__name__)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from passportoffice.storage.records import Session
 from passportoffice.storage.sql.base import SqlStore, as_tuple
-from passportoffice.storage.tables import grants, sessions
+from passportoffice.storage.tables import grants, sessions, users
 
 
 def _session(row: Any) -> Session:
@@ -26,8 +26,16 @@ class SqlSessions(SqlStore):
             await c.execute(sessions.insert().values(**values))
 
     async def get_session(self, id_hash: str, now: int) -> Session | None:
-        query = sa.select(sessions).where(
-            sessions.c.id_hash == id_hash, sessions.c.ended_at.is_(None), sessions.c.expires_at > now
+        # A disabled user's browser session signs nobody in any more (K33), without a second query.
+        query = (
+            sa.select(sessions)
+            .join(users, users.c.id == sessions.c.user_id)
+            .where(
+                sessions.c.id_hash == id_hash,
+                sessions.c.ended_at.is_(None),
+                sessions.c.expires_at > now,
+                users.c.disabled.is_(False),
+            )
         )
         async with self.db.read() as c:
             row = (await c.execute(query)).first()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -14,6 +15,11 @@ from passportoffice.storage.sql.base import SqlStore
 from passportoffice.storage.tables import users
 
 
+def email_key(email: str) -> str:
+    """NFKC + casefold, like usernames: a look-alike of a registered address is a duplicate (K38)."""
+    return unicodedata.normalize("NFKC", email).casefold()
+
+
 def _user(row: Any) -> User:
     return User(**row._mapping)
 
@@ -21,7 +27,7 @@ def _user(row: Any) -> User:
 class SqlUsers(SqlStore):
     async def add_user(self, user: User) -> None:
         values = asdict(user)
-        values["email_key"] = user.email.casefold() if user.email else None
+        values["email_key"] = email_key(user.email) if user.email else None
         try:
             async with self.db.write() as c:
                 await c.execute(users.insert().values(**values))
