@@ -303,8 +303,8 @@ def test_two_instances_share_every_single_use_and_every_counter(
 @pytest.mark.usefixtures("seeded")
 @pytest.mark.parametrize("counters_in", ["database"], indirect=True)
 def test_two_workers_each_answer_and_share_state(environment: dict[str, str], tmp_path: Path) -> None:
-    """`serve --workers 2`: each worker answers on its own (the other one stopped), and a refresh
-    token rotated by one worker is reuse-detected by the other."""
+    """`serve --workers 2`: each worker answers on its own (the other one stopped), a refresh token
+    rotated by one worker is reuse-detected by the other, and a worker killed is replaced."""
     serve = Serve(environment, tmp_path / "workers.log", "--workers", "2")
     try:
         pids = [int(pid) for pid in re.findall(r"worker \d of 2 ready \(pid (\d+)\)", serve.log.read_text())]
@@ -330,10 +330,17 @@ def test_two_workers_each_answer_and_share_state(environment: dict[str, str], tm
             os.kill(second, signal.SIGCONT)
         assert error_of(replayed) == (400, "invalid_grant")
         assert error_of(successor) == (400, "invalid_grant")
-        assert f"pid {first}" in serve.log.read_text() and f"pid {second}" in serve.log.read_text()
+        # A worker that dies is replaced, and the port keeps answering.
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        replaced = rf"worker \d \(pid {first}\) exited with code -9: starting another\n.*ready \(pid \d+\)"
+        while not re.search(replaced, serve.log.read_text(), re.S):
+            assert time.monotonic() < deadline, serve.log.read_text()
+            time.sleep(0.1)
+        assert httpx.get(serve.url + "/jwks", timeout=10).status_code == 200
     finally:
         code = serve.stop()
     log = serve.log.read_text()
     assert code == 0, log
     assert "Traceback" not in log
-    assert log.count("Finished server process") == 2  # both workers stopped gracefully
+    assert log.count("Finished server process") == 2  # both live workers stopped gracefully
