@@ -3,7 +3,7 @@
 Discovery and the JWK Set are small JSON documents the provider already holds: what they can cost at
 least is what the web stack costs for any JSON response. This server is that stack and nothing else:
 the same uvicorn configuration (`passportoffice.cli.servers.server`), the same event loop (started
-the same way, by `asyncio.run`), the same logging set-up; one Starlette route, no middleware, no
+the same way, by `passportoffice.cli.run`), the same logging set-up; one Starlette route, no middleware, no
 database, no provider.
 
     python -m benchmarks.asgi_floor --port 8123      # GET /floor.json -> {"status": "ok"}
@@ -12,7 +12,6 @@ database, no provider.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
 from starlette.applications import Starlette
@@ -20,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from passportoffice.cli import run
 from passportoffice.cli.servers import serve_together, server
 from passportoffice.logs import configure_logging
 from passportoffice.settings import Settings
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     defaults = Settings.model_fields  # the provider's logging defaults, so both log alike
     configure_logging(defaults["log_format"].default, defaults["log_level"].default)
-    started = asyncio.run(serve_together([server(create_app(), args.host, args.port)]))
+    started = run(serve_together([server(create_app(), args.host, args.port)]))
     return 0 if started else 1
 
 

@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(2, ge=1, description="argon2id iterations (OWASP: m=19 MiB, t=2, p=1).")
     argon2_memory_cost: int = Field(19456, ge=8, description="argon2id memory in KiB.")
     argon2_parallelism: int = Field(1, ge=1, description="argon2id lanes.")
+    argon2_max_threads: int = Field(
+        0,
+        ge=0,
+        description="argon2id hashes computed at once; 0 = one per usable CPU. Each holds argon2_memory_cost "
+        "KiB, and more hashes than CPUs finish no sooner: the others wait their turn in order.",
+    )
     key_activation_delay: int = Field(
         600,
         ge=0,
@@ -118,6 +124,14 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field("text", description="Log lines as text or JSON lines.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     cleanup_interval: int = Field(300, ge=1, description="Seconds between clean-ups of expired rows.")
+    client_cache_ttl: int = Field(
+        5,
+        ge=0,
+        le=60,
+        description="Seconds a registered client is reused after it was read from the database: a removed "
+        "or changed client is refused or seen changed within this bound on every instance. 0 reads it on "
+        "every request (a third of a client credentials grant's cost).",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -221,6 +221,15 @@ async def test_clients_are_listed_refused_twice_and_removed(storage: SqlStorage)
     assert await storage.list_clients() == [api]
 
 
+async def test_removing_a_client_deletes_its_codes(storage: SqlStorage) -> None:
+    """A removed client's unredeemed codes are gone, so no cached copy of the client can redeem one."""
+    await storage.add_client(Client("spa", "none", ("https://app.example.com/cb",), ("authorization_code",), ()))
+    await storage.add_code(make_code("c1"))
+
+    assert await storage.remove_client("spa", NOW) is True
+    assert await storage.get_code("c1") is None
+
+
 # Signing keys
 
 

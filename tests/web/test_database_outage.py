@@ -74,7 +74,11 @@ async def proxy(postgres_url: str) -> AsyncIterator[CuttableProxy]:
 @pytest.fixture
 async def http(tmp_path, postgres_url: str, proxy: CuttableProxy) -> AsyncIterator[httpx.AsyncClient]:
     through_proxy = sa.make_url(postgres_url).set(host="127.0.0.1", port=proxy.port)
-    settings = settings_for(tmp_path, database_url=through_proxy.render_as_string(hide_password=False))
+    # No client cache: every token request must reach the database here (a cached client would still,
+    # rightly, get client credentials tokens during an outage, for at most client_cache_ttl seconds).
+    settings = settings_for(
+        tmp_path, database_url=through_proxy.render_as_string(hide_password=False), client_cache_ttl=0
+    )
     provider = await make_provider(settings, FakeClock(1_800_000_000))
     await Flows(provider, httpx.AsyncClient()).add_client(
         "service", secret="service-secret", grant_types=("client_credentials",), audience="https://api.example"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
@@ -108,9 +108,17 @@ def _argument_errors_in_one_line() -> Iterator[None]:
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
-    """Run one command's async body under `errors_as_messages`."""
-    with errors_as_messages():
-        return asyncio.run(main)
+    """Run one command's async body under `errors_as_messages`, on uvloop where it is installed."""
+    with errors_as_messages(), asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
+        return runner.run(main)
+
+
+def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:  # not installed on Windows (see pyproject): the standard loop serves
+        return None
+    return uvloop.new_event_loop
 
 
 @asynccontextmanager

@@ -19,7 +19,7 @@ from passportoffice.protocol.scopes import narrow_scope, parse_scope
 from passportoffice.protocol.secrets import new_token
 from passportoffice.provider.context import Provider
 from passportoffice.provider.issuance import token_response
-from passportoffice.storage.records import Client, RefreshToken, RefreshTokenState
+from passportoffice.storage.records import Client, RefreshToken, RefreshTokenState, Session
 
 GRANT_TYPE = "refresh_token"
 
@@ -42,10 +42,11 @@ async def handle(provider: Provider, client: Client, parameters: Mapping[str, st
     grant = state.grant
     if grant.revoked_at is not None or grant.expires_at <= now or state.token.expires_at <= now:
         raise InvalidGrant("the refresh token has expired or was revoked")
-    user = await provider.storage.get_user(grant.user_id)
+    # The family's user and session came with the token, read in the same snapshot.
+    user = state.user
     if user is None or user.disabled:
         raise InvalidGrant("the refresh token is no longer valid")
-    if not grant.offline and not await _session_alive(provider, grant.sid, now):
+    if not grant.offline and not _session_alive(state.session, now):
         # Without offline_access a family lives no longer than the sign-in it came from.
         raise InvalidGrant("the session this refresh token belongs to has ended")
     scopes = narrow_scope(parse_scope(parameters.get("scope")), tuple(grant.scope.split()))
@@ -101,8 +102,7 @@ async def _reused(provider: Provider, presented: str, state: RefreshTokenState, 
     raise InvalidGrant("the refresh token was already used")
 
 
-async def _session_alive(provider: Provider, sid: str, now: int) -> bool:
-    session = await provider.storage.get_session_by_sid(sid)
+def _session_alive(session: Session | None, now: int) -> bool:
     return session is not None and session.ended_at is None and session.expires_at > now
 
 

@@ -55,7 +55,7 @@ async def authenticate_client(
         raise InvalidClient("client authentication is required")
     if basic and parameters.get("client_id", client_id) != client_id:
         raise InvalidRequest("client_id does not match the authenticated client")
-    client = await provider.storage.get_client(client_id) if len(client_id) <= 255 else None
+    client = await provider.clients.get(client_id) if len(client_id) <= 255 else None
     if method in _SECRET_METHODS:
         secret = basic[1] if basic else parameters["client_secret"]
         stored = client.secret_hash if client and client.secret_hash else ""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+
+import anyio
 import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -23,19 +26,30 @@ class PasswordChecker:
         )
         # Verified against when the user is unknown, so both cases cost one argon2 verification.
         self._dummy_hash = self._hasher.hash("passportoffice-dummy-password")
+        self._max_threads = settings.argon2_max_threads or len(os.sched_getaffinity(0))
+        self._limiter: anyio.CapacityLimiter | None = None
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
 
     async def hash_async(self, password: str) -> str:
-        return await anyio.to_thread.run_sync(self._hasher.hash, password)
+        return await anyio.to_thread.run_sync(self._hasher.hash, password, limiter=self._threads())
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
         """True if the password matches; runs argon2 in a worker thread (it releases the GIL)."""
         if len(password.encode()) > MAX_PASSWORD_BYTES:
             return False
         real = password_hash is not None
-        return await anyio.to_thread.run_sync(self._verify, password_hash or self._dummy_hash, real, password)
+        return await anyio.to_thread.run_sync(
+            self._verify, password_hash or self._dummy_hash, real, password, limiter=self._threads()
+        )
+
+    def _threads(self) -> anyio.CapacityLimiter:
+        # Made on first use, inside the event loop it belongs to. Sixteen logins at once on two CPUs
+        # would hold sixteen times argon2_memory_cost and thrash the caches, for no earlier answer.
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self._max_threads)
+        return self._limiter
 
     def _verify(self, password_hash: str, real: bool, password: str) -> bool:
         try:

@@ -120,11 +120,17 @@ class RefreshToken:
 
 @dataclass(frozen=True, slots=True)
 class RefreshTokenState:
-    """A refresh token with its family, and whether its successor has itself been rotated."""
+    """A refresh token with its family, and whether its successor has itself been rotated.
+
+    `user` and `session` are the family's user and IdP session, read in the same snapshot (None when
+    gone), so the refresh grant needs one read, not three.
+    """
 
     token: RefreshToken
     grant: Grant
     successor_rotated: bool = False
+    user: User | None = None
+    session: Session | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,8 @@ from dataclasses import asdict
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from passportoffice.storage.database import Connection
 from passportoffice.storage.records import AuthorizationCode, CodeRedemption, Grant, RefreshToken
 from passportoffice.storage.sql.base import SqlStore, as_tuple
 from passportoffice.storage.tables import (
@@ -32,23 +32,20 @@ class SqlAuthorizationState(SqlStore):
             )
 
     async def get_request(self, request_id: str, now: int) -> dict[str, str] | None:
-        query = sa.select(authorization_requests.c.parameters).where(
-            authorization_requests.c.id == request_id, authorization_requests.c.expires_at > now
-        )
         async with self.db.read() as c:
-            row = (await c.execute(query)).first()
+            row = (await c.execute(_GET_REQUEST, {"request_id": request_id, "now": now})).first()
         return dict(row.parameters) if row else None
 
     async def delete_request(self, request_id: str) -> None:
         async with self.db.write() as c:
-            await c.execute(authorization_requests.delete().where(authorization_requests.c.id == request_id))
+            await c.execute(_DELETE_REQUEST, {"request_id": request_id})
 
     async def add_code(self, code: AuthorizationCode) -> None:
         values = asdict(code)
         values["audience"] = list(code.audience)
         values["amr"] = list(code.amr)
         async with self.db.write() as c:
-            await c.execute(authorization_codes.insert().values(**values))
+            await c.execute(_INSERT_CODE, values)
 
     async def get_code(self, code_hash: str) -> AuthorizationCode | None:
         query = sa.select(authorization_codes).where(authorization_codes.c.code_hash == code_hash)
@@ -120,10 +117,19 @@ class SqlAuthorizationState(SqlStore):
             await c.execute(consents.update().where(*this).values(scopes=merged))
 
 
-async def insert_grant(c: AsyncConnection, grant: Grant, refresh_token: RefreshToken | None) -> None:
+async def insert_grant(c: Connection, grant: Grant, refresh_token: RefreshToken | None) -> None:
     values: dict[str, Any] = asdict(grant)
     values["audience"] = list(grant.audience)
     values["amr"] = list(grant.amr)
     await c.execute(grants.insert().values(**values))
     if refresh_token is not None:
         await c.execute(refresh_tokens.insert().values(**asdict(refresh_token)))
+
+
+# Built once: every login reads and deletes its pending request and stores a code.
+_GET_REQUEST = sa.select(authorization_requests.c.parameters).where(
+    authorization_requests.c.id == sa.bindparam("request_id"),
+    authorization_requests.c.expires_at > sa.bindparam("now"),
+)
+_DELETE_REQUEST = authorization_requests.delete().where(authorization_requests.c.id == sa.bindparam("request_id"))
+_INSERT_CODE = authorization_codes.insert()

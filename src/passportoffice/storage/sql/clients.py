@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from passportoffice.storage.interface import DuplicateError
 from passportoffice.storage.records import Client
 from passportoffice.storage.sql.base import SqlStore
-from passportoffice.storage.tables import clients, consents, grants
+from passportoffice.storage.tables import authorization_codes, authorization_requests, clients, consents, grants
 
 _LIST_FIELDS = {"redirect_uris", "post_logout_redirect_uris", "grant_types", "scopes", "origins"}
 
@@ -36,7 +36,7 @@ class SqlClients(SqlStore):
 
     async def get_client(self, client_id: str) -> Client | None:
         async with self.db.read() as c:
-            row = (await c.execute(_select().where(clients.c.client_id == client_id))).first()
+            row = (await c.execute(_GET_CLIENT, {"client_id": client_id})).first()
         return _client(row) if row else None
 
     async def list_clients(self) -> Sequence[Client]:
@@ -54,8 +54,16 @@ class SqlClients(SqlStore):
                 .values(revoked_at=now)
             )
             await c.execute(consents.delete().where(consents.c.client_id == client_id))
+            # Codes and pending requests die with the client: an instance whose client cache still holds the
+            # removed client (for at most client_cache_ttl) must not turn a code into a grant nobody revokes.
+            await c.execute(authorization_codes.delete().where(authorization_codes.c.client_id == client_id))
+            await c.execute(authorization_requests.delete().where(authorization_requests.c.client_id == client_id))
         return bool(result.rowcount)
 
 
 def _select() -> sa.Select[Any]:
     return sa.select(*(clients.c[f.name] for f in fields(Client)))
+
+
+# Built once: building a statement costs more than running it (hot path: every token request).
+_GET_CLIENT = _select().where(clients.c.client_id == sa.bindparam("client_id"))

@@ -7,10 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from passportoffice.storage.records import Grant, RefreshToken, RefreshTokenState
+from passportoffice.storage.records import Grant, RefreshToken, RefreshTokenState, Session, User
 from passportoffice.storage.sql.auth import insert_grant
 from passportoffice.storage.sql.base import SqlStore, as_tuple
-from passportoffice.storage.tables import grants, refresh_tokens
+from passportoffice.storage.tables import grants, refresh_tokens, sessions, users
 
 _successor = refresh_tokens.alias("successor")
 
@@ -33,23 +33,25 @@ class SqlGrants(SqlStore):
         return _grant(row._mapping) if row else None
 
     async def get_refresh_token(self, token_hash: str) -> RefreshTokenState | None:
-        grant_columns = [grants.c[name].label("family_" + name) for name in Grant.__slots__]
-        query = (
-            sa.select(refresh_tokens, *grant_columns, _successor.c.rotated_at.label("successor_rotated_at"))
-            .join(grants, grants.c.id == refresh_tokens.c.grant_id)
-            .outerjoin(_successor, _successor.c.token_hash == refresh_tokens.c.successor_hash)
-            .where(refresh_tokens.c.token_hash == token_hash)
-        )
         async with self.db.read() as c:
-            row = (await c.execute(query)).first()
+            row = (await c.execute(_GET_REFRESH_TOKEN, {"token_hash": token_hash})).first()
         if row is None:
             return None
         mapping = row._mapping
         token = RefreshToken(**{name: mapping[name] for name in RefreshToken.__slots__})
+        user = None
+        if mapping["user_id"] is not None:
+            user = User(**{name: mapping["user_" + name] for name in User.__slots__})
+        session = None
+        if mapping["session_sid"] is not None:
+            values = {name: mapping["session_" + name] for name in Session.__slots__}
+            session = Session(**(values | {"amr": as_tuple(values["amr"])}))
         return RefreshTokenState(
             token=token,
             grant=_grant(mapping, "family_"),
             successor_rotated=mapping["successor_rotated_at"] is not None,
+            user=user,
+            session=session,
         )
 
     async def rotate_refresh_token(
@@ -62,18 +64,18 @@ class SqlGrants(SqlStore):
     ) -> bool:
         async with self.db.write() as c:
             claimed = await c.execute(
-                refresh_tokens.update()
-                .where(refresh_tokens.c.token_hash == presented_hash, refresh_tokens.c.rotated_at.is_(None))
-                .values(
-                    rotated_at=now,
-                    successor_hash=successor.token_hash,
-                    replay_response=replay_response,
-                    replay_until=replay_until,
-                )
+                _ROTATE,
+                {
+                    "presented_hash": presented_hash,
+                    "new_rotated_at": now,
+                    "new_successor_hash": successor.token_hash,
+                    "new_replay_response": replay_response,
+                    "new_replay_until": replay_until,
+                },
             )
             if claimed.rowcount != 1:
                 return False
-            await c.execute(refresh_tokens.insert().values(**asdict(successor)))
+            await c.execute(_INSERT_REFRESH_TOKEN, asdict(successor))
         return True
 
     async def revoke_grant(self, grant_id: str, now: int) -> None:
@@ -81,3 +83,32 @@ class SqlGrants(SqlStore):
             await c.execute(
                 grants.update().where(grants.c.id == grant_id, grants.c.revoked_at.is_(None)).values(revoked_at=now)
             )
+
+
+# The refresh grant's statements, built once (building one costs more than running it on SQLite).
+_GET_REFRESH_TOKEN = (
+    sa.select(
+        refresh_tokens,
+        *(grants.c[name].label("family_" + name) for name in Grant.__slots__),
+        _successor.c.rotated_at.label("successor_rotated_at"),
+        *(users.c[name].label("user_" + name) for name in User.__slots__),
+        *(sessions.c[name].label("session_" + name) for name in Session.__slots__),
+    )
+    .join(grants, grants.c.id == refresh_tokens.c.grant_id)
+    .outerjoin(_successor, _successor.c.token_hash == refresh_tokens.c.successor_hash)
+    .outerjoin(users, users.c.id == grants.c.user_id)
+    .outerjoin(sessions, sessions.c.sid == grants.c.sid)
+    .where(refresh_tokens.c.token_hash == sa.bindparam("token_hash"))
+)
+# The compare-and-set: only a token nobody rotated yet can be rotated, whatever runs in parallel.
+_ROTATE = (
+    refresh_tokens.update()
+    .where(refresh_tokens.c.token_hash == sa.bindparam("presented_hash"), refresh_tokens.c.rotated_at.is_(None))
+    .values(
+        rotated_at=sa.bindparam("new_rotated_at"),
+        successor_hash=sa.bindparam("new_successor_hash"),
+        replay_response=sa.bindparam("new_replay_response"),
+        replay_until=sa.bindparam("new_replay_until"),
+    )
+)
+_INSERT_REFRESH_TOKEN = refresh_tokens.insert()

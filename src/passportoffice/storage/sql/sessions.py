@@ -23,27 +23,16 @@ class SqlSessions(SqlStore):
         values = asdict(session)
         values["amr"] = list(session.amr)
         async with self.db.write() as c:
-            await c.execute(sessions.insert().values(**values))
+            await c.execute(_INSERT_SESSION, values)
 
     async def get_session(self, id_hash: str, now: int) -> Session | None:
-        # A disabled user's browser session signs nobody in any more (K33), without a second query.
-        query = (
-            sa.select(sessions)
-            .join(users, users.c.id == sessions.c.user_id)
-            .where(
-                sessions.c.id_hash == id_hash,
-                sessions.c.ended_at.is_(None),
-                sessions.c.expires_at > now,
-                users.c.disabled.is_(False),
-            )
-        )
         async with self.db.read() as c:
-            row = (await c.execute(query)).first()
+            row = (await c.execute(_GET_LIVE_SESSION, {"id_hash": id_hash, "now": now})).first()
         return _session(row) if row else None
 
     async def get_session_by_sid(self, sid: str) -> Session | None:
         async with self.db.read() as c:
-            row = (await c.execute(sa.select(sessions).where(sessions.c.sid == sid))).first()
+            row = (await c.execute(_GET_SESSION_BY_SID, {"sid": sid})).first()
         return _session(row) if row else None
 
     async def end_session(self, sid: str, now: int) -> bool:
@@ -60,3 +49,19 @@ class SqlSessions(SqlStore):
                 .values(revoked_at=now)
             )
         return bool(ended.rowcount)
+
+
+# Built once: every refresh without offline_access checks its session, every login looks for one.
+# A disabled user's browser session signs nobody in any more (K33), without a second query.
+_GET_LIVE_SESSION = (
+    sa.select(sessions)
+    .join(users, users.c.id == sessions.c.user_id)
+    .where(
+        sessions.c.id_hash == sa.bindparam("id_hash"),
+        sessions.c.ended_at.is_(None),
+        sessions.c.expires_at > sa.bindparam("now"),
+        users.c.disabled.is_(False),
+    )
+)
+_GET_SESSION_BY_SID = sa.select(sessions).where(sessions.c.sid == sa.bindparam("sid"))
+_INSERT_SESSION = sessions.insert()

@@ -36,12 +36,12 @@ class SqlUsers(SqlStore):
 
     async def get_user(self, user_id: str) -> User | None:
         async with self.db.read() as c:
-            row = (await c.execute(_select().where(users.c.id == user_id))).first()
+            row = (await c.execute(_GET_USER, {"user_id": user_id})).first()
         return _user(row) if row else None
 
     async def find_user(self, username_key: str) -> User | None:
         async with self.db.read() as c:
-            row = (await c.execute(_select().where(users.c.username_key == username_key))).first()
+            row = (await c.execute(_FIND_USER, {"username_key": username_key})).first()
         return _user(row) if row else None
 
     async def list_users(self) -> Sequence[User]:
@@ -64,3 +64,8 @@ class SqlUsers(SqlStore):
 
 def _select() -> sa.Select[Any]:
     return sa.select(*(users.c[name] for name in User.__slots__))
+
+
+# Built once: every refresh reads the user, every login finds one.
+_GET_USER = _select().where(users.c.id == sa.bindparam("user_id"))
+_FIND_USER = _select().where(users.c.username_key == sa.bindparam("username_key"))
