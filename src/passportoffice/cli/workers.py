@@ -29,6 +29,7 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 
 from passportoffice.bootstrap import ConfigError, open_provider
+from passportoffice.cli import _event_loop_factory
 from passportoffice.logs import configure_logging
 from passportoffice.settings import Settings
 
@@ -174,7 +175,9 @@ def _worker_main(settings: Settings, listening: socket.socket, ready_to: Connect
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent forwards Ctrl-C as SIGTERM
     configure_logging(settings.log_format, settings.log_level)
     try:
-        started = asyncio.run(_serve(settings, listening, ready_to, parent))
+        # The same event loop as a single-process `serve` (uvloop where it is installed).
+        with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
+            started = runner.run(_serve(settings, listening, ready_to, parent))
     except ConfigError as exc:
         log.error("worker cannot start: %s", exc)
         started = False
