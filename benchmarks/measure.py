@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,14 +47,21 @@ class Bench:
     peer_problem: str | None  # why the peer cannot run here, or None
 
 
-def run_phase(bench: Bench, setups: list[ServerSetup], scenarios: list[Scenario]) -> list[ScenarioResult]:
+def run_phase(
+    bench: Bench,
+    setups: list[ServerSetup],
+    scenarios: list[Scenario],
+    start: Callable[[Bench, ServerSetup], Server] | None = None,
+) -> list[ScenarioResult]:
+    """`start`: how to start a server of this phase (default: ours, the peer or the ASGI floor by kind)."""
+    start = start or _server
     results = {scenario.key: _result(bench, scenario) for scenario in scenarios}
     with contextlib.ExitStack() as stack:
         servers: dict[str, Server] = {}
         for setup in setups:
             try:
                 say(f"starting {setup.implementation} ({setup.name})...")
-                servers[setup.name] = stack.enter_context(_server(bench, setup))
+                servers[setup.name] = stack.enter_context(start(bench, setup))
             except (ServerFailed, OSError) as exc:
                 for scenario in scenarios:
                     if scenario.server.name == setup.name:

@@ -249,7 +249,7 @@ def summary_markdown(document: dict[str, Any], charts: list[Path]) -> str:
         f"# Benchmarks, {document['started_at']}{' (--quick)' if document.get('quick') else ''}",
         "",
         f"{machine['cpu_model']}, {machine['nproc']} CPUs; Python {machine['python']}"
-        + (f", Node.js {peer['node']}, oidc-provider {peer['oidc-provider']}" if peer.get("node") else "")
+        + (f", Node.js {peer['node']}, oidc-provider {peer.get('oidc-provider', '?')}" if peer.get("node") else "")
         + f"; passportoffice at {machine['git']}; {document['database']} database.",
         f"wrk: {load['threads']} threads, {load['connections']} connections, {load['duration_s']:g} s per scenario"
         + (
@@ -282,6 +282,11 @@ def summary_markdown(document: dict[str, Any], charts: list[Path]) -> str:
             *(f"- {line}" for line in guard_summary(guard).splitlines()),
             "",
         ]
+    if document.get("scale"):
+        from benchmarks.scale import scale_markdown
+
+        title = "## Scale-out: workers and instances on one PostgreSQL database"
+        lines += [title, "", scale_markdown(document["scale"]), ""]
     if charts:
         lines += ["## Charts", "", *(f"![{chart.stem}]({chart.name})" for chart in charts), ""]
     remarks = [f"- {note}" for note in document.get("notes", [])]
@@ -336,9 +341,20 @@ def write_summary(json_path: Path, document: dict[str, Any]) -> list[Path]:
     from benchmarks.charts import write_charts  # matplotlib loads only when charts are made
 
     charts = write_charts(document, json_path.with_suffix(""))
+    charts += _extra_charts(document, json_path.with_suffix(""))
     summary = json_path.with_suffix(".md")
     summary.write_text(summary_markdown(document, charts))
     return [summary, *charts]
+
+
+def _extra_charts(document: dict[str, Any], prefix: Path) -> list[Path]:
+    """The scale-out chart (benchmarks/scale.py), when the run has its figures."""
+    from benchmarks.scale import write_scale_chart
+
+    if not document.get("scale"):
+        return []
+    chart = write_scale_chart(document["scale"], prefix.parent / f"{prefix.name}-scale.png")
+    return [chart] if chart else []
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
+
 from benchmarks import peer
 from benchmarks.console import progress_bar, say
 from benchmarks.floors import SERVER_CPU, Floors
@@ -38,6 +40,8 @@ from benchmarks.report import (
     write_json,
     write_summary,
 )
+from benchmarks.scale import DEFAULT_REDIS, run_scale, scale_markdown
+from benchmarks.scale import DEFAULT_SERVER as SCALE_SERVER
 from benchmarks.scenarios import ENDPOINTS, SCENARIO_KEYS, Scenario, ServerSetup, build, select
 from benchmarks.seed import SeedFailed, rotated_count, seed
 from benchmarks.wrk import Load
@@ -158,6 +162,8 @@ def _bench(
         guard = run_guard_benchmarks(0.5 if args.quick else 3.0)
         say(guard_summary(guard))
     failed = [f"{result.key}: {failure}" for result in results for failure in result.failures]
+    scale = _scale(args, bench, notes)  # benchmarks/scale.py
+    failed += [f"scale-out: {failure}" for failure in (scale or {}).get("failures", [])]
     scenario_figures = [result.as_dict() for result in results]
     document = {
         "schema": SCHEMA,
@@ -177,12 +183,37 @@ def _bench(
         "scenarios": scenario_figures,
         "comparisons": compare(scenario_figures, ENDPOINTS),
         "guard": guard,
+        "scale": scale,
     }
     say("")
     if document["comparisons"]:
         print(side_by_side(document) + "\n")
     print(markdown_table(document["floors"], scenario_figures))
     return document, failed
+
+
+def _scale(args: argparse.Namespace, bench: Bench, notes: list[str]) -> dict[str, Any] | None:
+    """1, 2 and 4 workers, and two instances behind nginx, on PostgreSQL (and Redis); not with --only."""
+    if args.only or args.no_scale:
+        return None
+    say("scale-out: 1, 2 and 4 workers, and two instances behind nginx, on PostgreSQL...")
+    try:
+        scale = run_scale(
+            wrk=bench.wrk,
+            taskset=bench.taskset,
+            load=bench.load,
+            workdir=bench.workdir,
+            floors=bench.floors,
+            server=args.scale_server,
+            redis_url=args.redis,
+            quick=args.quick,
+        )
+    except (OSError, asyncpg.PostgresError) as exc:
+        notes.append(f"scale-out not measured: PostgreSQL at {args.scale_server} cannot be used: {exc}")
+        say("note: " + notes[-1])
+        return None
+    say(scale_markdown(scale))
+    return scale
 
 
 def _phases(scenarios: list[Scenario]) -> list[tuple[list[ServerSetup], list[Scenario]]]:
@@ -233,6 +264,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-peer", action="store_true", help="leave out the peer (oidc-provider)")
     parser.add_argument("--no-save", action="store_true", help="print the tables only")
+    parser.add_argument("--no-scale", action="store_true", help="leave out the scale-out runs (PostgreSQL, nginx)")
+    parser.add_argument("--scale-server", default=SCALE_SERVER, help="PostgreSQL server for the scale-out database")
+    parser.add_argument("--redis", default=DEFAULT_REDIS, help="Redis shared by the two instances behind nginx")
     return parser.parse_args(argv)
 
 

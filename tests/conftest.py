@@ -13,10 +13,10 @@ from passportoffice.settings import Settings
 from passportoffice.storage.database import Database
 from passportoffice.storage.sql import SqlStorage
 from passportoffice.web.app import create_app
-from tests.support.databases import database_url, postgres_server, postgres_url, prepare_database
+from tests.support.databases import database_url, postgres_server, postgres_url, prepare_database, redis_server
 from tests.support.flows import FakeClock, Flows
 
-__all__ = ["database_url", "postgres_server", "postgres_url"]  # fixtures shared with every test folder
+__all__ = ["database_url", "postgres_server", "postgres_url", "redis_server"]  # fixtures shared with every test folder
 
 ISSUER = "https://idp.example"
 

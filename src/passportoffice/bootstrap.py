@@ -8,6 +8,7 @@ command line can print it without a traceback.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from alembic.util import CommandError
@@ -85,6 +86,8 @@ async def open_provider(settings: Settings, *, migrate: bool) -> Provider:
         storage = SqlStorage(Database(url))
     except _DATABASE_ERRORS as exc:
         raise ConfigError(_database_error(settings, exc)) from None
+    if settings.redis_url:
+        storage = await _with_redis_counters(storage, settings.redis_url)
     provider = Provider(settings=settings, storage=storage, secret=secret)
     try:
         await storage.ping()
@@ -114,6 +117,26 @@ async def _check_secret_opens_keys(provider: Provider) -> None:
                 "the instance secret does not open the signing keys stored in this database: every "
                 "instance sharing a database needs the same PASSPORTOFFICE_SECRET_KEY"
             ) from None
+
+
+async def _with_redis_counters(storage: SqlStorage, url: str) -> SqlStorage:
+    # Imported only when configured: without redis_url nothing of Redis is loaded.
+    from passportoffice.storage.redis_counters import RedisCounters, SqlStorageWithRedisCounters
+
+    parts = urlsplit(url)
+    where = f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}"  # never the password
+    try:
+        counters = RedisCounters(url)
+    except ValueError as exc:
+        await storage.close()
+        raise ConfigError(f"invalid redis_url: {_one_line(exc)}") from None
+    try:
+        await counters.ping()
+    except OSError as exc:
+        await counters.close()
+        await storage.close()
+        raise ConfigError(f"cannot use Redis at {where}: {_one_line(exc)}") from None
+    return SqlStorageWithRedisCounters(storage.db, counters)
 
 
 def _prepare_data_dir(settings: Settings) -> None:

@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address to listen on; loopback so a first run is not exposed.")
     port: int = Field(9000, ge=1, le=65535, description="Port to listen on.")
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Server processes sharing the port. 1: one process, nothing to supervise; the provider "
+        "keeps no state in a process, so more (about one per CPU, on PostgreSQL) serve more requests at once.",
+    )
     data_dir: Path = Field(
         Path(".passportoffice"),
         description="Where the embedded SQLite database and the generated instance secret live.",
@@ -44,6 +51,12 @@ class Settings(BaseSettings):
         None,
         description="SQLAlchemy URL. Default: SQLite in data_dir. Use postgresql+asyncpg://... to run "
         "several instances against one database.",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="redis://... for the hot, short-lived security counters (login throttling, seen client "
+        "assertion jtis), shared by every instance. Default: kept in the database like everything else; "
+        "Redis takes those writes off it.",
     )
     secret_key: SecretStr | None = Field(
         None,

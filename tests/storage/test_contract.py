@@ -22,6 +22,7 @@ from passportoffice.storage.records import (
     User,
 )
 from passportoffice.storage.sql import SqlStorage
+from tests.storage.conftest import Counters
 
 pytestmark = pytest.mark.anyio
 
@@ -504,18 +505,18 @@ async def test_revoked_access_tokens_are_remembered(storage: SqlStorage) -> None
     assert await storage.is_access_token_revoked("jti-2") is False
 
 
-async def test_remember_assertion_refuses_a_replay_until_the_entry_expires(storage: SqlStorage) -> None:
+async def test_remember_assertion_refuses_a_replay_until_the_entry_expires(counters: Counters) -> None:
     """The first sighting of a key is True, a replay False, and after expiry the key is fresh again."""
-    assert await storage.remember_assertion("spa:jti-1", expires_at=NOW + 60, now=NOW) is True
-    assert await storage.remember_assertion("spa:jti-1", expires_at=NOW + 60, now=NOW + 1) is False
-    assert await storage.remember_assertion("spa:jti-1", expires_at=NOW + 200, now=NOW + 60) is True
-    assert await storage.remember_assertion("spa:jti-1", expires_at=NOW + 200, now=NOW + 61) is False
+    assert await counters.remember_assertion("spa:jti-1", expires_at=NOW + 60, now=NOW) is True
+    assert await counters.remember_assertion("spa:jti-1", expires_at=NOW + 60, now=NOW + 1) is False
+    assert await counters.remember_assertion("spa:jti-1", expires_at=NOW + 200, now=NOW + 60) is True
+    assert await counters.remember_assertion("spa:jti-1", expires_at=NOW + 200, now=NOW + 61) is False
 
 
-async def test_parallel_replays_of_one_assertion_accept_exactly_one(storage: SqlStorage) -> None:
+async def test_parallel_replays_of_one_assertion_accept_exactly_one(counters: Counters) -> None:
     """Of 10 parallel sightings of one assertion key exactly one is accepted."""
     results = await asyncio.gather(
-        *(storage.remember_assertion("spa:jti-1", expires_at=NOW + 60, now=NOW) for _ in range(10))
+        *(counters.remember_assertion("spa:jti-1", expires_at=NOW + 60, now=NOW) for _ in range(10))
     )
 
     assert results.count(True) == 1
@@ -542,37 +543,37 @@ async def test_parallel_consents_all_merge(storage: SqlStorage) -> None:
     assert await storage.get_consent("u1", "spa") == {f"scope{i}" for i in range(10)}
 
 
-async def test_k30_parallel_login_attempts_cannot_pass_the_limit(storage: SqlStorage) -> None:
+async def test_k30_parallel_login_attempts_cannot_pass_the_limit(counters: Counters) -> None:
     """20 parallel attempts against a limit of 3 reserve exactly 3 (K30)."""
     results = await asyncio.gather(
-        *(storage.reserve_login_attempt("user:alice", limit=3, window=300, now=NOW) for _ in range(20))
+        *(counters.reserve_login_attempt("user:alice", limit=3, window=300, now=NOW) for _ in range(20))
     )
 
     assert results.count(True) == 3
 
 
-async def test_login_attempt_window_resets_after_it_passes(storage: SqlStorage) -> None:
+async def test_login_attempt_window_resets_after_it_passes(counters: Counters) -> None:
     """A locked-out key stays locked for the window, then counts from one again."""
     for _ in range(3):
-        assert await storage.reserve_login_attempt("k", limit=3, window=300, now=NOW) is True
+        assert await counters.reserve_login_attempt("k", limit=3, window=300, now=NOW) is True
 
-    assert await storage.reserve_login_attempt("k", limit=3, window=300, now=NOW + 299) is False
-    assert await storage.reserve_login_attempt("k", limit=3, window=300, now=NOW + 300) is True
-    assert await storage.reserve_login_attempt("k", limit=3, window=300, now=NOW + 301) is True
-    assert await storage.reserve_login_attempt("k", limit=3, window=300, now=NOW + 302) is True
-    assert await storage.reserve_login_attempt("k", limit=3, window=300, now=NOW + 303) is False
+    assert await counters.reserve_login_attempt("k", limit=3, window=300, now=NOW + 299) is False
+    assert await counters.reserve_login_attempt("k", limit=3, window=300, now=NOW + 300) is True
+    assert await counters.reserve_login_attempt("k", limit=3, window=300, now=NOW + 301) is True
+    assert await counters.reserve_login_attempt("k", limit=3, window=300, now=NOW + 302) is True
+    assert await counters.reserve_login_attempt("k", limit=3, window=300, now=NOW + 303) is False
 
 
-async def test_release_login_attempt_gives_back_exactly_one(storage: SqlStorage) -> None:
+async def test_release_login_attempt_gives_back_exactly_one(counters: Counters) -> None:
     """Releasing returns one reservation only: racing failures still count."""
     for _ in range(3):
-        await storage.reserve_login_attempt("k", limit=3, window=300, now=NOW)
+        await counters.reserve_login_attempt("k", limit=3, window=300, now=NOW)
 
-    await storage.release_login_attempt("k")
-    await storage.release_login_attempt("unknown")
+    await counters.release_login_attempt("k")
+    await counters.release_login_attempt("unknown")
 
-    assert await storage.reserve_login_attempt("k", limit=3, window=300, now=NOW + 1) is True
-    assert await storage.reserve_login_attempt("k", limit=3, window=300, now=NOW + 2) is False
+    assert await counters.reserve_login_attempt("k", limit=3, window=300, now=NOW + 1) is True
+    assert await counters.reserve_login_attempt("k", limit=3, window=300, now=NOW + 2) is False
 
 
 # Maintenance

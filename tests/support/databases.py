@@ -87,3 +87,24 @@ async def prepare_database(database: Database, url: str) -> None:
     names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
     async with database.write() as connection:
         await connection.execute(sa.text(f"TRUNCATE {names} CASCADE"))
+
+
+REDIS_URL = os.environ.get("PASSPORTOFFICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> str:
+    """The Redis URL, once it is known to answer; skips without it unless PASSPORTOFFICE_REQUIRE_REDIS=1."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        message = f"Redis unreachable at {REDIS_URL}: {exc!r}"
+        if os.environ.get("PASSPORTOFFICE_REQUIRE_REDIS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    finally:
+        client.close()
+    return REDIS_URL

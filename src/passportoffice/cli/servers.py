@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Iterator
+import socket
+from collections.abc import Iterator, Sequence
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -30,9 +31,15 @@ def server(app: ASGIApp, host: str, port: int) -> uvicorn.Server:
     return _Server(uvicorn.Config(app, host=host, port=port, access_log=False, log_config=None, lifespan="on"))
 
 
-async def serve_together(servers: list[uvicorn.Server]) -> bool:
-    """Serve until SIGINT or SIGTERM, or until one server stops; then stop the others too.
+async def serve_together(
+    servers: list[uvicorn.Server],
+    *,
+    sockets: list[socket.socket] | None = None,
+    signals: Sequence[signal.Signals] = (signal.SIGINT, signal.SIGTERM),
+) -> bool:
+    """Serve until one of `signals`, or until one server stops; then stop the others too.
 
+    `sockets`: an already bound listening socket for each server (a worker of `serve --workers`).
     Returns whether every server had started (False when a port was taken or an app's start-up failed).
     """
 
@@ -41,22 +48,23 @@ async def serve_together(servers: list[uvicorn.Server]) -> bool:
             each.force_exit = each.should_exit  # a second signal does not wait for open connections
             each.should_exit = True
 
-    async def serve(each: uvicorn.Server) -> bool:
+    async def serve(each: uvicorn.Server, listening: socket.socket | None) -> bool:
         try:
-            await each.serve()
+            await each.serve(sockets=[listening] if listening is not None else None)
         except SystemExit:  # uvicorn exits when its port is taken or the app's start-up fails
             return False
         return each.started
 
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in signals:
         loop.add_signal_handler(signum, stop)
     try:
-        tasks = [asyncio.create_task(serve(each)) for each in servers]
+        listening: list[socket.socket | None] = list(sockets) if sockets else [None] * len(servers)
+        tasks = [asyncio.create_task(serve(each, sock)) for each, sock in zip(servers, listening, strict=True)]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for each in servers:
             each.should_exit = True
         return all(await asyncio.gather(*tasks))
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in signals:
             loop.remove_signal_handler(signum)
